@@ -1,0 +1,1 @@
+"""One class per business operation: validate() then run() in one transaction (see base.Command)."""

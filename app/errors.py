@@ -1,0 +1,39 @@
+"""Typed errors: services raise these; views and the API turn them into a translated message and a status."""
+from flask_babel import gettext
+
+
+class GuaranteeError(Exception):
+    """Base of the project's own errors. `message` is already translated for the current user."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(GuaranteeError):
+    status = 422
+
+
+class NotFound(GuaranteeError):
+    status = 404
+
+
+class Forbidden(GuaranteeError):
+    status = 403
+
+
+class Conflict(GuaranteeError):
+    """A state changed under us (concurrent action, duplicate value)."""
+
+    status = 409
+
+
+def duplicate_message() -> str:
+    return gettext("A record with the same unique value already exists.")
+
+
+def generic_db_message() -> str:
+    return gettext("The data could not be saved. Please check the input and try again.")

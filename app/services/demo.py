@@ -1,0 +1,146 @@
+"""Demo data (realistic Chinese names, valid ID numbers and credit codes), inserted in bulk.
+
+Later modules add their own generators to GENERATORS; `flask demo-data` and `run.py --demo` run them.
+"""
+import random
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from stdnum.cn import ric, uscc
+
+from app import permissions as P
+from app.services.reference import INDUSTRIES, REGIONS
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥建华飞鹏宇浩然子轩欣怡梓涵晨曦思远俊杰嘉怡雨桐一鸣志强海燕晓东春梅国庆文博佳琪"
+COMPANY_WORDS = ["华信", "恒通", "金盛", "宏达", "鑫源", "瑞丰", "嘉禾", "联创", "中科", "天成", "长江", "东方", "新亚", "博远",
+                 "汇丰", "永安", "盛世", "同创", "锦程", "万达", "泰和", "安康", "凯旋", "远航", "明德", "优品", "信达"]
+COMPANY_KINDS = ["科技", "贸易", "制造", "建设", "物流", "食品", "电子", "机械", "农业", "医药", "纺织", "环保", "新材料"]
+STREETS = ["人民路", "解放路", "中山路", "建设大道", "和平街", "长江路", "黄河路", "文化路", "科技园路", "工业大道"]
+
+DEMO_PASSWORD = "Demo@2026"
+DEMO_USERS = [  # username, name, role, department code
+    ("manager1", "张经理", P.ACCOUNT_MANAGER, "BIZ1"),
+    ("manager2", "李经理", P.ACCOUNT_MANAGER, "BIZ2"),
+    ("risk1", "王风控", P.RISK_OFFICER, "RISK"),
+    ("committee1", "赵委员", P.COMMITTEE_MEMBER, "RISK"),
+    ("gm", "陈总", P.GENERAL_MANAGER, "HQ"),
+    ("accountant", "刘会计", P.ACCOUNTANT, "FIN"),
+    ("reviewer", "周复核", P.FINANCE_REVIEWER, "FIN"),
+    ("cashier", "吴出纳", P.CASHIER, "FIN"),
+    ("auditor", "孙审计", P.AUDITOR, "AUDIT"),
+]
+DEMO_DEPARTMENTS = [("BIZ1", "业务一部"), ("BIZ2", "业务二部"), ("RISK", "风险管理部"), ("FIN", "计划财务部"),
+                    ("AUDIT", "稽核审计部"), ("OFFICE", "综合管理部")]
+
+
+def _session():
+    from app.extensions import db
+
+    return db.session
+
+
+def random_person_name(rng) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _cities():
+    return [code for cities in REGIONS.values() for code, _ in cities]
+
+
+def ensure_demo_org(appbuilder) -> dict:
+    """Departments, employees and one login per role. Returns {username: user}."""
+    from models.system import Department, Employee
+
+    session = _session()
+    head = session.execute(select(Department).where(Department.code == "HQ")).scalar()
+    departments = {"HQ": head}
+    for order, (code, name) in enumerate(DEMO_DEPARTMENTS, start=1):
+        dep = session.execute(select(Department).where(Department.code == code)).scalar()
+        if dep is None:
+            dep = Department(code=code, name=name, parent=head, sort_order=order)
+            session.add(dep)
+        departments[code] = dep
+    session.flush()
+    users = {}
+    for number, (username, name, role_name, dep_code) in enumerate(DEMO_USERS, start=1):
+        user = appbuilder.sm.find_user(username=username)
+        if user is None:
+            role = appbuilder.sm.find_role(role_name)
+            user = appbuilder.sm.add_user(username, name[0], name[1:], f"{username}@demo.local", [role], DEMO_PASSWORD)
+        users[username] = user
+        if session.execute(select(Employee.id).where(Employee.user_id == user.id)).scalar() is None:
+            session.add(Employee(code=f"E{number:04d}", name=name, department=departments[dep_code], user_id=user.id,
+                                 phone=f"1380000{number:04d}", email=f"{username}@demo.local"))
+    session.commit()
+    return users
+
+
+def generate_customers(count: int, seed: int = 2026, managers=None, batch: int = 5000) -> int:
+    """Insert `count` customers (60% individual, 40% corporate) with valid, unique identity numbers."""
+    from models.customers import Customer
+    from models.system import Department
+
+    rng = random.Random(seed)
+    session = _session()
+    start = (session.execute(select(func.max(Customer.id))).scalar() or 0) + 1
+    cities = _cities()
+    industries = [code for code, _ in INDUSTRIES[:19]]
+    managers = managers or [(None, None)]
+    departments = [d for d, in session.execute(select(Department.id))]
+    now = datetime.now()
+    table = Customer.__table__
+    rows, inserted = [], 0
+    # executemany needs every row to carry the same keys
+    blank = dict.fromkeys(("gender", "birth_date", "legal_representative", "registered_capital"))
+    for n in range(start, start + count):
+        region = rng.choice(cities)
+        manager_id, department_id = rng.choice(managers)
+        if rng.random() < 0.6:
+            gender = rng.choice("MF")
+            # (birth date, sequence) is unique per n: 500 sequences a day, days spread over 42 years
+            birth = date(1960, 1, 1) + timedelta(days=(n // 500) * 37 % (365 * 42))
+            body = f"{region}{birth:%Y%m%d}{(n % 500) * 2 + (1 if gender == 'M' else 0):03d}"
+            row = dict(kind="individual", name=random_person_name(rng), id_type="RIC",
+                       id_number=body + ric.calc_check_digit(body + "0"), gender=gender, birth_date=birth)
+        else:
+            name = f"{rng.choice(['北京', '上海', '杭州', '苏州', '深圳', '广州', '成都', '武汉'])}" \
+                   f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}有限公司"
+            body = "91" + region + f"{n:09d}"[-9:]
+            row = dict(kind="corporate", name=name, id_type="USCC", id_number=body + uscc.calc_check_digit(body),
+                       legal_representative=random_person_name(rng),
+                       registered_capital=f"{rng.choice([100, 200, 500, 1000, 3000, 5000])}万元")
+        row = {**blank, **row}
+        row.update(
+            code=f"KH{n:08d}", phone=f"1{rng.choice('3578')}{rng.randrange(10**8, 10**9)}", region_code=region,
+            industry_code=rng.choice(industries), address=f"{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
+            direct=rng.choice(["direct", "direct", "indirect"]), manager_id=manager_id, owner_id=manager_id,
+            department_id=department_id or (rng.choice(departments) if departments else None),
+            created_at=now, updated_at=now,
+        )
+        rows.append(row)
+        if len(rows) >= batch:
+            session.execute(insert(table), rows)
+            inserted += len(rows)
+            rows = []
+    if rows:
+        session.execute(insert(table), rows)
+        inserted += len(rows)
+    session.commit()
+    return inserted
+
+
+def load_demo(appbuilder, customers: int = 200, seed: int = 2026) -> dict:
+    from models.system import Department, Employee
+
+    users = ensure_demo_org(appbuilder)
+    session = _session()
+    managers = [
+        (user.id, session.execute(select(Employee.department_id).where(Employee.user_id == user.id)).scalar())
+        for name, user in users.items() if name.startswith("manager")
+    ]
+    from models.customers import Customer
+
+    existing = session.execute(select(func.count(Customer.id))).scalar()
+    created = generate_customers(max(0, customers - existing), seed=seed, managers=managers) if customers else 0
+    return {"users": len(users), "customers": created}

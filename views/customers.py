@@ -1,0 +1,125 @@
+"""Customer screens and API (CUS). The platform ships the master record; issue 3 adds its sub-records."""
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import select
+from stdnum.cn import ric, uscc
+
+from flask_appbuilder.fieldwidgets import Select2Widget
+from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
+
+from app import permissions as P
+from app.services.reference import dict_choices
+from app.errors import ValidationError
+from models.customers import Customer
+from views.base import BaseApi, BaseModelView, SafeInterface
+
+PHONE_DIGITS = 11
+
+
+def validate_customer(item):
+    """Identity numbers must be valid and agree with the other fields; one customer per identity."""
+    from app.extensions import db
+
+    item.id_number = (item.id_number or "").strip().upper()
+    if item.kind not in ("individual", "corporate"):
+        raise ValidationError(gettext("Customer kind must be individual or corporate."), "kind")
+    if item.id_type == "RIC":
+        if not ric.is_valid(item.id_number):
+            raise ValidationError(gettext("The resident ID number is not valid (check digit or date)."), "id_number")
+        birth = ric.get_birth_date(item.id_number)
+        if item.birth_date and item.birth_date != birth:
+            raise ValidationError(gettext("The birth date does not match the ID number."), "birth_date")
+        gender = "M" if int(item.id_number[16]) % 2 else "F"
+        if item.gender and item.gender != gender:
+            raise ValidationError(gettext("The gender does not match the ID number."), "gender")
+        item.birth_date, item.gender = birth, gender
+    elif item.id_type == "USCC" and not uscc.is_valid(item.id_number):
+        raise ValidationError(gettext("The unified social credit code is not valid."), "id_number")
+    if item.phone and not (item.phone.isdigit() and len(item.phone) == PHONE_DIGITS and item.phone.startswith("1")):
+        raise ValidationError(gettext("The mobile phone number must have 11 digits starting with 1."), "phone")
+    clash = db.session.execute(
+        select(Customer).where(Customer.id_type == item.id_type, Customer.id_number == item.id_number,
+                               Customer.id != (item.id or 0))
+    ).scalar()
+    if clash is not None:
+        manager = clash.manager
+        raise ValidationError(
+            gettext("This identity already belongs to customer %(name)s (%(code)s), account manager %(manager)s.",
+                    name=clash.name, code=clash.code,
+                    manager=f"{manager.first_name}{manager.last_name}" if manager else gettext("none")),
+            "id_number",
+        )
+
+
+def assign_code(item):
+    if not item.code:
+        from app.services import numbering
+
+        item.code = numbering.next_number("customer")
+
+
+LABELS = {
+    "code": _l("Customer no."), "kind": _l("Customer kind"), "name": _l("Customer name"), "id_type": _l("ID type"),
+    "id_number": _l("ID number"), "gender": _l("Gender"), "birth_date": _l("Birth date"), "phone": _l("Mobile phone"),
+    "email": _l("E-mail"), "region_code": _l("Region"), "industry_code": _l("Industry"), "address": _l("Address"),
+    "legal_representative": _l("Legal representative"), "registered_capital": _l("Registered capital"),
+    "direct": _l("Direct / indirect"), "manager": _l("Account manager"), "department": _l("Department"),
+    "created_at": _l("Created at"),
+}
+
+
+def _select(label, choices, required=True):
+    validators = [DataRequired()] if required else [Optional()]
+    return SelectField(label, choices=choices, validators=validators, widget=Select2Widget())
+
+
+def _dict(type_code):
+    return lambda: [("", "")] + dict_choices(type_code)
+
+
+def _form_fields():
+    return {
+        "kind": _select(LABELS["kind"], lambda: [("individual", gettext("Individual")),
+                                                 ("corporate", gettext("Corporate"))]),
+        "id_type": _select(LABELS["id_type"], _dict("id_type")),
+        "gender": _select(LABELS["gender"], _dict("gender"), required=False),
+        "region_code": _select(LABELS["region_code"], _dict("region"), required=False),
+        "industry_code": _select(LABELS["industry_code"], _dict("industry"), required=False),
+        "direct": _select(LABELS["direct"], lambda: [("direct", gettext("Direct")), ("indirect", gettext("Indirect"))]),
+    }
+
+
+class CustomerView(BaseModelView):
+    datamodel = SafeInterface(Customer)
+    class_permission_name = P.CUSTOMER
+    list_title = _l("Customers")
+    show_title, add_title, edit_title = _l("Customer"), _l("Add customer"), _l("Edit customer")
+    list_columns = ["code", "name", "kind", "id_number", "phone", "manager", "created_at"]
+    export_columns = ["code", "name", "kind", "id_type", "id_number", "gender", "birth_date", "phone", "region_code",
+                      "industry_code", "address", "direct", "manager", "created_at"]
+    search_columns = ["code", "name", "kind", "id_number", "phone", "region_code", "industry_code", "direct", "manager"]
+    add_columns = edit_columns = ["kind", "name", "id_type", "id_number", "gender", "birth_date", "phone", "email",
+                                  "region_code", "industry_code", "address", "legal_representative",
+                                  "registered_capital", "direct", "manager"]
+    show_columns = ["code"] + add_columns + ["created_at"]
+    base_order = ("id", "desc")
+    label_columns = LABELS
+    formatters_columns = {"kind": lambda v: {"individual": gettext("Individual"),
+                                             "corporate": gettext("Corporate")}.get(v, v)}
+    validators = (validate_customer, assign_code)
+    add_form_extra_fields = edit_form_extra_fields = _form_fields()
+
+
+class CustomerApi(BaseApi):
+    resource_name = "customer"
+    datamodel = SafeInterface(Customer)
+    class_permission_name = P.CUSTOMER
+    list_columns = show_columns = ["id", "code", "kind", "name", "id_type", "id_number", "gender", "birth_date",
+                                   "phone", "email", "region_code", "industry_code", "address", "direct", "manager_id",
+                                   "created_at"]
+    add_columns = edit_columns = ["kind", "name", "id_type", "id_number", "gender", "birth_date", "phone", "email",
+                                  "region_code", "industry_code", "address", "legal_representative",
+                                  "registered_capital", "direct"]
+    search_columns = ["code", "name", "kind", "id_number", "phone", "region_code", "industry_code"]
+    base_order = ("id", "desc")
+    validators = (validate_customer, assign_code)
