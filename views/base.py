@@ -3,14 +3,12 @@ import logging
 
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy.exc import SQLAlchemyError
 
-from app import db_errors
 from app.errors import GuaranteeError
 from app.permissions import ADD, DELETE, EDIT, EXPORT, READ, can
+from views.api_support import ApiHardeningMixin, SafeInterface  # noqa: F401  SafeInterface is used by every view module
 
 log = logging.getLogger(__name__)
 
@@ -21,29 +19,36 @@ SCREEN_METHODS = {
 }
 
 
-class SafeInterface(SQLAInterface):
-    """SQLAInterface whose write errors carry a translated message instead of the driver's text."""
+def _is_text_column(datamodel, column) -> bool:
+    """Data layer: a plain text column of the model (not a relation or a property)."""
+    try:
+        return not datamodel.is_relation(column) and (datamodel.is_string(column) or datamodel.is_text(column))
+    except (KeyError, AttributeError):
+        return False
 
-    def _guarded(self, method, item, commit):
-        try:
-            method(item, commit)
-        except (SQLAlchemyError, GuaranteeError) as ex:
-            self.session.rollback()
-            raise db_errors.translate(ex) from None
-        except Exception as ex:  # FAB wraps the driver error in DatabaseException
-            self.session.rollback()
-            if isinstance(ex.__cause__, SQLAlchemyError):
-                raise db_errors.translate(ex.__cause__) from None
-            raise
 
-    def add(self, item, commit=True):
-        self._guarded(super().add, item, commit)
+def _refuse_unstorable_text(form, field):
+    """Data layer: WTForms validator shared by every generated text field (see BaseModelView._init_forms)."""
+    from wtforms.validators import StopValidation
 
-    def edit(self, item, commit=True):
-        self._guarded(super().edit, item, commit)
+    from views.api_support import storable
 
-    def delete(self, item, commit=True):
-        self._guarded(super().delete, item, commit)
+    if isinstance(field.data, str) and not storable(field.data):
+        raise StopValidation(gettext("The text contains characters that cannot be stored."))
+
+
+def _unticked_box_is_an_answer(form_class) -> None:
+    """Data layer: FAB makes the checkbox of a NOT NULL boolean required, so "active" could never be switched
+    off on a screen (an unticked box sends nothing). An unticked box means False."""
+    from wtforms import BooleanField
+    from wtforms.validators import DataRequired, InputRequired
+
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        field_class = getattr(unbound, "field_class", None)
+        if isinstance(field_class, type) and issubclass(field_class, BooleanField):
+            validators = unbound.kwargs.get("validators") or []
+            unbound.kwargs["validators"] = [v for v in validators if not isinstance(v, (InputRequired, DataRequired))]
 
 
 class BaseModelView(ModelView):
@@ -67,6 +72,29 @@ class BaseModelView(ModelView):
     def pre_update(self, item):
         for check in self.validators:
             check(item)
+
+    # --- data layer (SYS-14/SYS-5 engineer): list parameters are checked before FAB queries -------------
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
+                         page_size=None, widgets=None, **kwargs):
+        from app.services.exporting import check_list_query
+
+        check_list_query(self, filters, order_column, page, page_size)  # GuaranteeError -> 400 page
+        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                        order_direction=order_direction, page=page, page_size=page_size,
+                                        widgets=widgets, **kwargs)
+
+    def _init_forms(self):
+        # Text the database cannot store (NUL: PostgreSQL refuses it) is refused first on every generated text
+        # field, before FAB's own checks: its unique check would send the value to the database (a 500).
+        text_columns = [c for c in dict.fromkeys([*(self.add_columns or []), *(self.edit_columns or [])])
+                        if _is_text_column(self.datamodel, c)]
+        self.validators_columns = dict(self.validators_columns or {})
+        for column in text_columns:
+            self.validators_columns[column] = [_refuse_unstorable_text, *self.validators_columns.get(column, [])]
+        super()._init_forms()
+        for form in (self.add_form, self.edit_form):
+            _unticked_box_is_an_answer(form)
+    # --- end data layer ------------------------------------------------------------------------------------
 
     @expose("/export/")
     @has_access
@@ -99,13 +127,20 @@ class ReadOnlyModelView(BaseModelView):
 API_METHODS = {"get": READ, "get_list": READ, "info": READ, "post": ADD, "put": EDIT, "delete": DELETE}
 
 
-class BaseApi(ModelRestApi):
+class BaseApi(ApiHardeningMixin, ModelRestApi):
     """REST API of one entity: same permission resource and verbs as its screen, same validation,
-    and errors as 4xx with a translated message (never a 500 or the database's text)."""
+    and errors as 4xx with a translated message (never a 500 or the database's text; see
+    views/api_support.py).
+
+    Subclasses set `resource_name`, `datamodel = SafeInterface(Model)`, `class_permission_name` (the
+    screen's), the column lists, `validators` (the screen's service checks, run before add and edit)
+    and `delete_validators` (checks run before a delete; they raise app.errors typed errors).
+    """
 
     method_permission_name = API_METHODS
     allow_browser_login = True
     validators: tuple = ()  # the same service-layer checks as the screen's
+    delete_validators: tuple = ()
 
     def pre_add(self, item):
         for check in self.validators:
@@ -115,22 +150,6 @@ class BaseApi(ModelRestApi):
         for check in self.validators:
             check(item)
 
-    def _guard(self, method, *args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except GuaranteeError as ex:
-            self.datamodel.session.rollback()
-            return self.response(ex.status, message=ex.message)
-        except SQLAlchemyError as ex:
-            self.datamodel.session.rollback()
-            err = db_errors.translate(ex)
-            return self.response(err.status, message=err.message)
-
-    def post_headless(self):
-        return self._guard(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._guard(super().put_headless, pk)
-
-    def delete_headless(self, pk):
-        return self._guard(super().delete_headless, pk)
+    def pre_delete(self, item):
+        for check in self.delete_validators:
+            check(item)

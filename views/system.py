@@ -3,10 +3,13 @@ import json
 
 from flask import abort, flash, g, jsonify, redirect, send_file, url_for
 from flask_appbuilder import expose
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app import permissions as P
 from app.errors import GuaranteeError, ValidationError
@@ -38,6 +41,11 @@ def validate_setting(item):
 def validate_dict_item(item):
     if item.parent is not None and item.parent.type_id != (item.dict_type.id if item.dict_type else item.type_id):
         raise ValidationError(gettext("The parent entry must belong to the same dictionary."), "parent")
+
+
+def refuse_builtin_dictionary(item):
+    if item.builtin:
+        raise ValidationError(gettext("Built-in dictionaries are used by the system and cannot be deleted."))
 
 
 # --- organisation ---------------------------------------------------------------------------------
@@ -135,8 +143,7 @@ class DictTypeView(BaseModelView):
                      "builtin": _l("Built in")}
 
     def pre_delete(self, item):
-        if item.builtin:
-            raise ValidationError(gettext("Built-in dictionaries are used by the system and cannot be deleted."))
+        refuse_builtin_dictionary(item)
 
 
 class SystemSettingView(BaseModelView):
@@ -146,6 +153,7 @@ class SystemSettingView(BaseModelView):
     list_title = _l("System settings")
     show_title = edit_title = _l("System setting")
     list_columns = ["label", "value", "updated_at"]
+    order_columns = ["value", "updated_at"]  # "label" is a Python property: sorting by it was a 500
     export_columns = ["key", "label", "value", "updated_at"]
     search_columns = ["key", "value"]
     edit_columns = ["value"]
@@ -164,6 +172,7 @@ class NumberingRuleView(BaseModelView):
     list_title = _l("Numbering rules")
     show_title, add_title, edit_title = _l("Numbering rule"), _l("Add numbering rule"), _l("Edit numbering rule")
     list_columns = ["kind", "name", "prefix", "date_format", "seq_width", "example"]
+    order_columns = ["kind", "name", "prefix", "date_format", "seq_width"]  # not the "example" property
     search_columns = ["kind", "name"]
     add_columns = ["kind", "name", "prefix", "date_format", "seq_width"]
     edit_columns = ["name", "prefix", "date_format", "seq_width"]
@@ -171,8 +180,13 @@ class NumberingRuleView(BaseModelView):
     base_order = ("kind", "asc")
     label_columns = {"kind": _l("Kind"), "name": _l("Name"), "prefix": _l("Prefix"), "date_format": _l("Date part"),
                      "seq_width": _l("Sequence digits"), "example": _l("Example")}
-    description_columns = {"date_format": _l("none, yyyy, yyyymm or yyyymmdd")}
-    add_form_extra_fields = edit_form_extra_fields = {}
+    # The prefix may be empty (numbers of date + sequence only); FAB would make it required (NOT NULL column).
+    add_form_extra_fields = edit_form_extra_fields = {
+        "prefix": StringField(_l("Prefix"), validators=[Optional(), Length(max=20)], widget=BS3TextFieldWidget(),
+                              filters=[lambda v: (v or "").strip()]),
+        "date_format": SelectField(_l("Date part"), validators=[DataRequired()], widget=Select2Widget(), choices=[
+            ("yyyymmdd", "yyyymmdd"), ("yyyymm", "yyyymm"), ("yyyy", "yyyy"), ("none", _l("No date part"))]),
+    }
     validators = (numbering.validate_rule,)
 
 
@@ -193,6 +207,15 @@ def _changes_html(changes):
     return Markup("<br>".join(parts))
 
 
+def _changes_text(changes):
+    """The change list as plain text, one field a line (for the Excel export)."""
+    try:
+        data = json.loads(changes or "{}")
+    except ValueError:
+        return changes or ""
+    return "\n".join(f"{k}: {'' if v[0] is None else v[0]} → {'' if v[1] is None else v[1]}" for k, v in data.items())
+
+
 class OperationLogView(ReadOnlyModelView):
     datamodel = SafeInterface(OperationLog)
     class_permission_name = P.OPERATION_LOG
@@ -203,6 +226,7 @@ class OperationLogView(ReadOnlyModelView):
     base_order = ("id", "desc")
     page_size = 50
     formatters_columns = {"changes": _changes_html}
+    export_formatters_columns = {"changes": _changes_text}
     label_columns = {"at": _l("Time"), "username": _l("User"), "action": _l("Operation"), "table_name": _l("Table"),
                      "record_id": _l("Record"), "changes": _l("Changes (old → new)")}
 
@@ -223,7 +247,7 @@ class LoginLogView(ReadOnlyModelView):
 class DayEndStepView(ReadOnlyModelView):
     datamodel = SafeInterface(DayEndStepLog)
     class_permission_name = P.DAYEND
-    base_permissions = [P.can(P.READ), P.can(P.RUN)]
+    base_permissions = [P.can(P.READ), P.can(P.RUN), P.can(P.EXPORT)]
     list_title = _l("Day-end steps")
     list_columns = ["step", "status", "rows", "message", "started_at", "finished_at"]
     search_columns = ["step", "status"]
@@ -235,7 +259,7 @@ class DayEndStepView(ReadOnlyModelView):
 class DayEndRunView(ReadOnlyModelView):
     datamodel = SafeInterface(DayEndRun)
     class_permission_name = P.DAYEND
-    base_permissions = [P.can(P.READ), P.can(P.RUN)]
+    base_permissions = [P.can(P.READ), P.can(P.RUN), P.can(P.EXPORT)]
     method_permission_name = {**ReadOnlyModelView.method_permission_name, "run": P.RUN}
     list_template = "dayend_list.html"
     list_title = show_title = _l("Day-end batch")
@@ -286,6 +310,7 @@ class ExportJobView(ReadOnlyModelView):
     base_filters = [["user_id", FilterEqualFunction, _current_user_id]]
     list_title = show_title = _l("My exports")
     list_columns = ["created_at", "title", "status", "done", "total", "download"]
+    order_columns = ["created_at", "title", "status", "done", "total"]  # not the "download" property
     search_columns = ["status", "created_at"]
     base_order = ("id", "desc")
     label_columns = {"created_at": _l("Requested at"), "title": _l("List"), "status": _l("Status"),
@@ -367,6 +392,7 @@ class DictTypeApi(BaseApi):
     list_columns = show_columns = ["id", "code", "name", "description", "builtin"]
     add_columns = edit_columns = ["code", "name", "description"]
     search_columns = ["code", "name"]
+    delete_validators = (refuse_builtin_dictionary,)
 
 
 class DictItemApi(BaseApi):

@@ -3,7 +3,9 @@
 Small results are written at once and downloaded; above EXPORT_ASYNC_THRESHOLD rows a Celery task
 writes the file and reports progress in an ExportJob row the user watches.
 """
+import html
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,9 +13,17 @@ from datetime import datetime
 from flask import current_app
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import gettext
+from markupsafe import Markup
 from sqlalchemy import select
 
+from app.errors import GuaranteeError
 from reports.excel import write_table
+
+MAX_PAGE_SIZE = 100  # the list offers 25…100 rows a page
+MAX_PAGE = 10_000_000
+MAX_FILTER_VALUE = 500  # characters
+_INT64 = 2**63 - 1
+_BOOLEAN_TEXT = {"y", "n", "yes", "no", "true", "false", "t", "f", "on", "off", "1", "0"}
 
 
 @dataclass
@@ -57,12 +67,64 @@ def _value(item, column, view):
             return None
     if callable(value):
         value = value()
-    formatter = view.formatters_columns.get(column) if view.formatters_columns else None
+    # A view may give the workbook its own formatter (plain text) instead of the screen's HTML one.
+    formatter = (getattr(view, "export_formatters_columns", None) or {}).get(column) or (
+        (view.formatters_columns or {}).get(column))
     if formatter is not None:
-        return formatter(value)
+        value = formatter(value)
+    if isinstance(value, Markup):
+        return _plain_text(value)
     if hasattr(value, "__table__") or isinstance(value, list):
         return str(value)
     return value
+
+
+def _plain_text(markup) -> str:
+    """HTML made for the screen as the cell's text: line breaks kept, tags dropped, entities decoded."""
+    text = re.sub(r"<br\s*/?>", "\n", str(markup), flags=re.I)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _bad_list_query():
+    return GuaranteeError(gettext("The list's filter, sort order or page is not valid."))
+
+
+def check_list_query(view, filters=None, order_column="", page=None, page_size=None) -> None:
+    """Refuse malformed list parameters before they reach the database (a 400 with a message, not a 500).
+
+    FAB passes the sort column to ORDER BY as given, and relation and number filters to the driver as
+    typed; a name that is not a sortable column, a page past any real offset or a filter value that is
+    not a key of the related table would otherwise fail inside the database.
+    """
+    if order_column and order_column not in (view.order_columns or []) and order_column != (
+            view.base_order or ("",))[0]:
+        raise _bad_list_query()
+    if page is not None and not 0 <= page <= MAX_PAGE:
+        raise _bad_list_query()
+    if page_size is not None and not 1 <= page_size <= max(MAX_PAGE_SIZE, view.page_size or 0):
+        raise _bad_list_query()
+    if filters is None:
+        return
+    datamodel = view.datamodel
+    for flt, value in zip(filters.filters, filters.values):
+        column = flt.column_name
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is None:
+                continue
+            text = str(item)
+            if len(text) > MAX_FILTER_VALUE:
+                raise _bad_list_query()
+            if datamodel.is_boolean(column) and text.strip().lower() not in _BOOLEAN_TEXT:
+                raise _bad_list_query()  # FAB passes anything but "y" through; PostgreSQL refuses it
+            if datamodel.is_relation(column) or datamodel.is_integer(column):
+                try:
+                    number = int(text)
+                except ValueError:
+                    if datamodel.is_relation(column):
+                        raise _bad_list_query() from None
+                    continue  # FAB turns a non-number into "no value" for number columns
+                if abs(number) > _INT64:
+                    raise _bad_list_query()
 
 
 def filtered_query(view):
@@ -70,6 +132,7 @@ def filtered_query(view):
     get_filter_args(view._filters)
     order = get_order_args().get(view.__class__.__name__)
     order_column, order_direction = order if order else ("", "")
+    check_list_query(view, view._filters, order_column)
     if not order_column and view.base_order:
         order_column, order_direction = view.base_order
     datamodel = view.datamodel
@@ -81,10 +144,11 @@ def count_rows(view) -> int:
     return filtered_query(view).order_by(None).count()
 
 
-def write_view(view, path: str, progress=None) -> int:
+def write_view(view, path: str, progress=None, progress_every: int = 1000) -> int:
     columns, headers = _columns(view)
     rows = ([_value(item, c, view) for c in columns] for item in filtered_query(view).yield_per(2000))
-    return write_table(path, str(view.list_title or view.__class__.__name__), headers, rows, progress)
+    return write_table(path, str(view.list_title or view.__class__.__name__), headers, rows, progress,
+                       progress_every)
 
 
 def _download_name(view) -> str:
@@ -97,6 +161,7 @@ def start(view, args: dict, user) -> ExportResult:
     if total <= current_app.config["EXPORT_ASYNC_THRESHOLD"]:
         path = os.path.join(_export_dir(), f"{uuid.uuid4().hex}.xlsx")
         write_view(view, path)
+        _remove_after_response(path)
         return ExportResult(path=path, download_name=_download_name(view))
     from app.tasks import export_list
     from models.system import ExportJob
@@ -105,8 +170,42 @@ def start(view, args: dict, user) -> ExportResult:
                     total=total, status="pending")
     _session().add(job)
     _session().commit()
-    export_list.delay(job.id, args)
+    try:
+        export_list.delay(job.id, args)
+    except Exception:  # the broker is unreachable: say so, and leave no job waiting for ever
+        current_app.logger.exception("export job %s could not be queued", job.id)
+        _session().rollback()
+        job = _session().get(ExportJob, job.id)
+        job.status, job.finished_at = "failed", datetime.now()
+        job.error = gettext("The background export could not be started. Please try again later.")
+        _session().commit()
+        raise GuaranteeError(job.error) from None
     return ExportResult(job_id=job.id)
+
+
+def _remove_after_response(path: str) -> None:
+    """A direct download is not kept on disk (it holds customer data).
+
+    send_file has opened the file by the time after-request handlers run, so removing it then is safe on
+    POSIX (the open handle still reads it). Where removal fails the day-end purge is the fallback.
+    """
+    from flask import after_this_request, has_request_context
+
+    if not has_request_context() or current_app.config.get("USE_X_SENDFILE"):
+        return
+
+    @after_this_request
+    def cleanup(response):
+        try:
+            os.remove(path)
+        except OSError:
+            current_app.logger.warning("export file %s not removed", path)
+        return response
+
+
+def _progress_every(total: int) -> int:
+    """Report about every 5% (the bar moves), at most every 100 rows and at least every 1000."""
+    return max(100, min(1000, total // 20))
 
 
 def run_job(job_id: int, args: dict) -> None:
@@ -118,9 +217,13 @@ def run_job(job_id: int, args: dict) -> None:
     job.status = "running"
     session.commit()
 
+    from app.extensions import db
+
     def progress(done):
-        session.execute(ExportJob.__table__.update().where(ExportJob.id == job_id).values(done=done))
-        session.commit()
+        # On its own connection: committing the session would end the transaction (and on PostgreSQL the
+        # server-side cursor) the rows are still being read from.
+        with db.engine.begin() as conn:
+            conn.execute(ExportJob.__table__.update().where(ExportJob.id == job_id).values(done=done))
 
     filename = f"{uuid.uuid4().hex}.xlsx"
     from app.extensions import appbuilder
@@ -135,7 +238,7 @@ def run_job(job_id: int, args: dict) -> None:
 
             login_user(user)
             view = find_view(job.view_name)
-            write_view(view, os.path.join(_export_dir(), filename), progress)
+            write_view(view, os.path.join(_export_dir(), filename), progress, _progress_every(job.total))
         job = session.get(ExportJob, job_id)
         job.status, job.filename, job.finished_at = "done", filename, datetime.now()
     except Exception:

@@ -30,8 +30,6 @@ SETTINGS = {
         SettingDef("session_timeout_minutes", _l("Session idle timeout (minutes)"), "int", "30", 1, 1440),
         SettingDef("password_min_length", _l("Minimum password length"), "int", "8", 6, 64),
         SettingDef("business_date", _l("Business date"), "date", ""),
-        SettingDef("default_page_size", _l("Rows per page"), "int", "20", 5, 100),
-        SettingDef("smtp_enabled", _l("Send reminders by e-mail"), "bool", "0"),
     ]
 }
 
