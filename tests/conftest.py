@@ -54,7 +54,17 @@ def app():
         for role, username in ROLE_USERS.items():
             if sm.find_user(username=username) is None:
                 sm.add_user(username, "测试", role, f"{username}@test.local", [sm.find_role(role)], TEST_PASSWORD)
+    # While a test holds an app context (the `db` fixture), Flask reuses it for the test client's
+    # requests, and with it `g` (Flask-Login's cached user, per-request caches). Production gets a
+    # fresh `g` per request; give the tests the same.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     yield app
+
+
+def _fresh_request_globals():
+    from flask import g
+
+    g.__dict__.clear()
 
 
 @pytest.fixture

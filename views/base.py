@@ -4,6 +4,7 @@ import logging
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext, lazy_gettext as _l
 
 from app.errors import GuaranteeError
@@ -72,6 +73,59 @@ class BaseModelView(ModelView):
     def pre_update(self, item):
         for check in self.validators:
             check(item)
+
+    # A refused save shows the form again with the user's input and the message beside its field;
+    # FAB's own _add/_edit would redirect away and lose what was typed.
+    def _add(self):
+        if request.method != "POST":
+            return super()._add()
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.add_form.refresh()
+        self._fill_form_exclude_cols(exclude_cols, form)
+        if form.validate():
+            self.process_form(form, True)
+            item = self.datamodel.obj()
+            if self._saved(form, item, self.pre_add, self.datamodel.add):
+                self.post_add(item)
+                flash(self.add_row_message, "success")
+                return None
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _edit(self, pk):
+        if request.method != "POST":
+            return super()._edit(pk)
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.edit_form.refresh(request.form)
+        self._fill_form_exclude_cols(exclude_cols, form)
+        form._id = self.datamodel.get_pk_value(item)  # lets FAB's unique check skip this record
+        if form.validate():
+            self.process_form(form, False)
+            if self._saved(form, item, self.pre_update, self.datamodel.edit):
+                self.post_update(item)
+                flash(self.edit_row_message, "success")
+                return None
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        return self._get_related_views_widgets(item, filters={}, orders=get_order_args(), pages=get_page_args(),
+                                               page_sizes=get_page_size_args(), widgets=widgets)
+
+    def _saved(self, form, item, check, save) -> bool:
+        try:
+            form.populate_obj(item)
+            check(item)
+            save(item)
+            return True
+        except GuaranteeError as ex:
+            self.datamodel.session.rollback()
+            field = form._fields.get(ex.field) if ex.field else None
+            if field is not None:
+                field.errors = [*field.errors, ex.message]
+            flash(ex.message, "danger")
+            return False
 
     # --- data layer (SYS-14/SYS-5 engineer): list parameters are checked before FAB queries -------------
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,

@@ -2,7 +2,6 @@
 import html
 import itertools
 import random
-import re
 from contextlib import contextmanager
 from datetime import date
 
@@ -132,12 +131,6 @@ class Store:
 @pytest.fixture
 def store(app):
     return Store(app)
-
-
-def flashes(html: str) -> str:
-    """The text of the page's flash/alert boxes and form errors (for readable assertion messages)."""
-    return " | ".join(re.sub(r"\s+", " ", m) for m in re.findall(r'class="[^"]*(?:alert|help-block|error)[^"]*"[^>]*>(.*?)</',
-                                                               html, re.S))
 
 
 @pytest.fixture(scope="module")

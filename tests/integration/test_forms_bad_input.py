@@ -80,7 +80,8 @@ def _customer_cases(app):
     }
 
 
-CUSTOMER_CASES = ["text the database cannot store", "missing name", "missing ID number", "missing kind", "birth date not a date", "name too long",
+CUSTOMER_CASES = ["text the database cannot store", "missing name", "missing ID number", "missing kind",
+                  "birth date not a date", "name too long",
                   "address too long", "ID number too long", "kind not offered", "manager does not exist",
                   "ID check digit wrong", "ID birth date impossible", "birth date disagrees with ID",
                   "gender disagrees with ID", "credit code invalid", "credit code check wrong",
@@ -302,3 +303,17 @@ def test_malformed_list_parameters_never_give_500(admin_client, url):
     assert_no_driver_text(html)
     if response.status_code >= 400:
         assert 'id="error-message"' in html
+
+
+def test_a_refused_save_shows_the_form_again_with_the_input_and_the_message(app, store, admin_client):
+    """The clerk keeps what was typed: the form comes back (no redirect) with the error beside the field."""
+    good = make_ric()
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    form = customer_form(name="保留输入的客户", id_number=bad, address="保留的地址")
+    rows = store.count(Customer)
+    response = admin_client.post_form("/customerview/add", form, follow_redirects=False)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, "a refused save must not redirect away from the form"
+    assert 'value="保留输入的客户"' in html and "保留的地址" in html
+    assert_message(html, *msg(app, "The resident ID number is not valid (check digit or date)."))
+    assert store.count(Customer) == rows

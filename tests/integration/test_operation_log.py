@@ -4,7 +4,6 @@ import io
 import json
 
 import pytest
-import xlsxwriter  # noqa: F401  (the export writer; openpyxl reads the result back)
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -141,7 +140,8 @@ def test_log_screen_has_no_add_edit_delete(app, store, admin_web, path, method):
     if method == "get":
         response = admin_web.get(url)
     else:
-        response = admin_web.post_form(url, {"changes": "{}", "username": "hacker"}, form_page="/operationlogview/list/")
+        response = admin_web.post_form(url, {"changes": "{}", "username": "hacker"},
+                                       form_page="/operationlogview/list/")
     assert response.status_code in (403, 404, 405)
     assert_no_driver_text(response.get_data(as_text=True))
     assert store.get(OperationLog, pk).changes == before
