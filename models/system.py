@@ -2,12 +2,11 @@
 from datetime import datetime
 
 from flask_appbuilder import Model
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import backref, relationship
 
 from models.mixins import AuditMixin
 
@@ -123,7 +122,9 @@ class DictItem(AuditMixin, Model):
     __table_args__ = (UniqueConstraint("type_id", "code"),)
     id = Column(Integer, primary_key=True)
     type_id = Column(Integer, ForeignKey("sys_dict_type.id", ondelete="CASCADE"), nullable=False, index=True)
-    dict_type = relationship("DictType", lazy="joined", backref="items")
+    # Deleting a dictionary deletes its entries (the built-in ones are protected by the views and the API).
+    dict_type = relationship("DictType", lazy="joined",
+                             backref=backref("items", cascade="all, delete-orphan"))  # each deletion is logged
     code = Column(String(50), nullable=False)
     name = Column(String(200), nullable=False)
     parent_id = Column(Integer, ForeignKey("sys_dict_item.id"), index=True)
@@ -250,10 +251,3 @@ class ExportJob(Model):
     error = Column(String(300))
 
 
-LOG_EVENTS = {
-    "login": _l("Login"),
-    "logout": _l("Logout"),
-    "failed": _l("Failed login"),
-    "locked": _l("Locked out"),
-    "timeout": _l("Session timed out"),
-}

@@ -1,4 +1,6 @@
 """Customer screens and API (CUS). The platform ships the master record; issue 3 adds its sub-records."""
+import re
+
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from stdnum.cn import ric, uscc
@@ -13,8 +15,12 @@ from app.services.reference import dict_choices
 from app.errors import ValidationError
 from models.customers import Customer
 from views.base import BaseApi, BaseModelView, SafeInterface
+from views.labels import choice_label, dict_label
 
-PHONE_DIGITS = 11
+KINDS = {"individual": _l("Individual"), "corporate": _l("Corporate")}
+DIRECTNESS = {"direct": _l("Direct"), "indirect": _l("Indirect")}
+
+MOBILE_PHONE = re.compile(r"1[0-9]{10}")  # ASCII digits only: str.isdigit() would accept full-width ones
 
 
 def validate_customer(item):
@@ -36,7 +42,7 @@ def validate_customer(item):
         item.birth_date, item.gender = birth, gender
     elif item.id_type == "USCC" and not uscc.is_valid(item.id_number):
         raise ValidationError(gettext("The unified social credit code is not valid."), "id_number")
-    if item.phone and not (item.phone.isdigit() and len(item.phone) == PHONE_DIGITS and item.phone.startswith("1")):
+    if item.phone and not MOBILE_PHONE.fullmatch(item.phone):
         raise ValidationError(gettext("The mobile phone number must have 11 digits starting with 1."), "phone")
     # no_autoflush: on an edit the item is already in the session with the new values; flushing them
     # before the check would hit the unique constraint first and fail with the database's error.
@@ -108,6 +114,22 @@ def assign_code(item):
         item.code = numbering.next_number("customer")
 
 
+def assign_manager(item):
+    """A new customer without an account manager belongs to whoever enters it, in that person's department."""
+    from app.audit import current_actor
+    from app.extensions import db
+    from models.system import Employee
+
+    user_id, _ = current_actor()
+    if item.id is None and item.manager_id is None and item.manager is None and user_id is not None:
+        item.manager_id = user_id
+    if item.department_id is None:
+        manager_id = item.manager.id if item.manager is not None else item.manager_id
+        if manager_id is not None:
+            item.department_id = db.session.execute(
+                select(Employee.department_id).where(Employee.user_id == manager_id)).scalar()
+
+
 LABELS = {
     "code": _l("Customer no."), "kind": _l("Customer kind"), "name": _l("Customer name"), "id_type": _l("ID type"),
     "id_number": _l("ID number"), "gender": _l("Gender"), "birth_date": _l("Birth date"), "phone": _l("Mobile phone"),
@@ -129,13 +151,12 @@ def _dict(type_code):
 
 def _form_fields():
     return {
-        "kind": _select(LABELS["kind"], lambda: [("individual", gettext("Individual")),
-                                                 ("corporate", gettext("Corporate"))]),
+        "kind": _select(LABELS["kind"], lambda: [(k, str(v)) for k, v in KINDS.items()]),
         "id_type": _select(LABELS["id_type"], _dict("id_type")),
         "gender": _select(LABELS["gender"], _dict("gender"), required=False),
         "region_code": _select(LABELS["region_code"], _dict("region"), required=False),
         "industry_code": _select(LABELS["industry_code"], _dict("industry"), required=False),
-        "direct": _select(LABELS["direct"], lambda: [("direct", gettext("Direct")), ("indirect", gettext("Indirect"))]),
+        "direct": _select(LABELS["direct"], lambda: [(k, str(v)) for k, v in DIRECTNESS.items()]),
     }
 
 
@@ -154,9 +175,11 @@ class CustomerView(BaseModelView):
     show_columns = ["code"] + add_columns + ["created_at"]
     base_order = ("id", "desc")
     label_columns = LABELS
-    formatters_columns = {"kind": lambda v: {"individual": gettext("Individual"),
-                                             "corporate": gettext("Corporate")}.get(v, v)}
-    validators = (validate_customer, assign_code)
+    formatters_columns = {
+        "kind": choice_label(KINDS), "direct": choice_label(DIRECTNESS), "id_type": dict_label("id_type"),
+        "gender": dict_label("gender"), "region_code": dict_label("region"), "industry_code": dict_label("industry"),
+    }
+    validators = (validate_customer, assign_code, assign_manager)
     add_form_extra_fields = edit_form_extra_fields = _form_fields()
 
 
@@ -172,4 +195,4 @@ class CustomerApi(BaseApi):
                                   "registered_capital", "direct"]
     search_columns = ["code", "name", "kind", "id_number", "phone", "region_code", "industry_code"]
     base_order = ("id", "desc")
-    validators = (validate_customer, assign_code)
+    validators = (validate_customer, assign_code, assign_manager)

@@ -18,6 +18,7 @@ from models.system import (
     ApprovalPost, CompanyInfo, DayEndRun, DayEndStepLog, Department, DictItem, DictType, Employee, ExportJob,
     LoginLog, NumberingRule, OperationLog, SystemSetting,
 )
+from views.labels import CHANNELS, LOGIN_EVENTS, OPERATIONS, RUN_STATES, choice_label, table_label
 from views.base import BaseApi, BaseModelView, ReadOnlyModelView, SafeInterface
 
 AUDIT_LABELS = {"created_at": _l("Created at"), "updated_at": _l("Updated at")}
@@ -225,7 +226,7 @@ class OperationLogView(ReadOnlyModelView):
     search_columns = ["at", "username", "action", "table_name", "record_id"]
     base_order = ("id", "desc")
     page_size = 50
-    formatters_columns = {"changes": _changes_html}
+    formatters_columns = {"changes": _changes_html, "action": choice_label(OPERATIONS), "table_name": table_label}
     export_formatters_columns = {"changes": _changes_text}
     label_columns = {"at": _l("Time"), "username": _l("User"), "action": _l("Operation"), "table_name": _l("Table"),
                      "record_id": _l("Record"), "changes": _l("Changes (old → new)")}
@@ -242,6 +243,7 @@ class LoginLogView(ReadOnlyModelView):
     page_size = 50
     label_columns = {"at": _l("Time"), "username": _l("User"), "event": _l("Event"), "ip": _l("IP address"),
                      "channel": _l("Channel"), "user_agent": _l("Browser")}
+    formatters_columns = {"event": choice_label(LOGIN_EVENTS), "channel": choice_label(CHANNELS)}
 
 
 class DayEndStepView(ReadOnlyModelView):
@@ -254,6 +256,7 @@ class DayEndStepView(ReadOnlyModelView):
     base_order = ("id", "asc")
     label_columns = {"step": _l("Step"), "status": _l("Result"), "rows": _l("Rows"), "message": _l("Message"),
                      "started_at": _l("Started"), "finished_at": _l("Finished")}
+    formatters_columns = {"status": choice_label(RUN_STATES), "step": dayend.step_label}
 
 
 class DayEndRunView(ReadOnlyModelView):
@@ -270,6 +273,7 @@ class DayEndRunView(ReadOnlyModelView):
     related_views = [DayEndStepView]
     label_columns = {"business_date": _l("Business date"), "status": _l("Result"), "started_at": _l("Started"),
                      "finished_at": _l("Finished"), "triggered_by": _l("Started by")}
+    formatters_columns = {"status": choice_label(RUN_STATES)}
 
     def _extra_context(self):
         from app.services import business_date
@@ -315,7 +319,7 @@ class ExportJobView(ReadOnlyModelView):
     base_order = ("id", "desc")
     label_columns = {"created_at": _l("Requested at"), "title": _l("List"), "status": _l("Status"),
                      "done": _l("Rows written"), "total": _l("Rows"), "download": _l("Download")}
-    formatters_columns = {}
+    formatters_columns = {"status": choice_label(RUN_STATES)}
 
     def _own_job(self, pk):
         job = self.datamodel.session.get(ExportJob, pk)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
 from app.errors import Conflict, GuaranteeError
@@ -26,17 +26,23 @@ class Step:
     name: str
     order: int
     func: Callable
+    label: object = None  # shown to users; a lazy_gettext string
 
 
 _STEPS: dict[str, Step] = {}
 
 
-def dayend_step(name: str, order: int = 100):
+def dayend_step(name: str, order: int = 100, label=None):
     def register(func):
-        _STEPS[name] = Step(name, order, func)
+        _STEPS[name] = Step(name, order, func, label)
         return func
 
     return register
+
+
+def step_label(name: str) -> str:
+    step = _STEPS.get(name)
+    return str(step.label) if step is not None and step.label else name
 
 
 def registered_steps() -> list[Step]:
@@ -131,7 +137,7 @@ def _finish(session, run_id: int, day, ok: bool):
     return run_row
 
 
-@dayend_step("system.purge_exports", order=900)
+@dayend_step("system.purge_exports", order=900, label=_l("Remove old export files"))
 def purge_old_exports(day):
     """Finished export files older than seven days are removed (they hold customer data), and so are
     files no job refers to (a direct download the web server could not remove) older than a day."""

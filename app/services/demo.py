@@ -86,19 +86,23 @@ def generate_customers(count: int, seed: int = 2026, managers=None, batch: int =
     session = _session()
     start = (session.execute(select(func.max(Customer.id))).scalar() or 0) + 1
     departments = [d for d, in session.execute(select(Department.id))]
-    rows = _customer_rows(range(start, start + count), random.Random(seed), managers or [(None, None)], departments)
+    from app.services import numbering
+
+    codes = numbering.next_numbers("customer", count) if count else []  # same numbers a clerk's entry gets
+    rows = _customer_rows(zip(range(start, start + count), codes), random.Random(seed), managers or [(None, None)],
+                          departments)
     inserted = bulk_insert(session, Customer.__table__, rows, batch=batch)
     session.commit()
     return inserted
 
 
 def _customer_rows(numbers, rng, managers, departments):
-    """One dict per customer number, all with the same keys (a bulk insert needs that)."""
+    """One dict per (sequence, customer no.), all with the same keys (a bulk insert needs that)."""
     cities = _cities()
     industries = [code for code, _ in INDUSTRIES[:19]]
     now = datetime.now()
     blank = dict.fromkeys(("gender", "birth_date", "legal_representative", "registered_capital"))
-    for n in numbers:
+    for n, code in numbers:
         region = rng.choice(cities)
         manager_id, department_id = rng.choice(managers)
         if rng.random() < 0.6:
@@ -117,7 +121,7 @@ def _customer_rows(numbers, rng, managers, departments):
                        registered_capital=f"{rng.choice([100, 200, 500, 1000, 3000, 5000])}万元")
         row = {**blank, **row}
         row.update(
-            code=f"KH{n:08d}", phone=f"1{rng.choice('3578')}{rng.randrange(10**8, 10**9)}", region_code=region,
+            code=code, phone=f"1{rng.choice('3578')}{rng.randrange(10**8, 10**9)}", region_code=region,
             industry_code=rng.choice(industries), address=f"{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
             direct=rng.choice(["direct", "direct", "indirect"]), manager_id=manager_id, owner_id=manager_id,
             department_id=department_id or (rng.choice(departments) if departments else None),

@@ -30,22 +30,23 @@ def validate_rule(rule) -> None:
         raise ValidationError(gettext("The prefix may contain only letters, digits and '-'."), "prefix")
 
 
-def _increment(kind: str, period: str) -> int:
+def _increment(kind: str, period: str, by: int = 1) -> int:
+    """Add `by` to the counter and return its new last value."""
     from models.system import NumberingCounter
 
     table = NumberingCounter.__table__
     dialect = _session().get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(kind=kind, period=period, last_value=1)
+    stmt = insert(table).values(kind=kind, period=period, last_value=by)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.kind, table.c.period],
-        set_={"last_value": table.c.last_value + 1},
+        set_={"last_value": table.c.last_value + by},
     ).returning(table.c.last_value)
     return _session().execute(stmt).scalar_one()
 
 
-def next_number(kind: str, on: date | None = None) -> str:
-    """The next number of `kind` for the business date (or `on`). Commit with the record that uses it."""
+def next_numbers(kind: str, count: int, on: date | None = None) -> list[str]:
+    """A block of `count` consecutive numbers of `kind` (bulk loads take theirs in one statement)."""
     from app.services import business_date
     from models.system import NumberingRule
 
@@ -54,6 +55,10 @@ def next_number(kind: str, on: date | None = None) -> str:
         raise ValidationError(gettext("No numbering rule is defined for %(kind)s.", kind=kind))
     on = on or business_date.today()
     date_part = on.strftime(DATE_FORMATS[rule.date_format]) if rule.date_format != "none" else ""
-    period = date_part or "-"
-    value = _increment(kind, period)
-    return f"{rule.prefix}{date_part}{value:0{rule.seq_width}d}"
+    last = _increment(kind, date_part or "-", count)
+    return [f"{rule.prefix}{date_part}{value:0{rule.seq_width}d}" for value in range(last - count + 1, last + 1)]
+
+
+def next_number(kind: str, on: date | None = None) -> str:
+    """The next number of `kind` for the business date (or `on`). Commit with the record that uses it."""
+    return next_numbers(kind, 1, on)[0]

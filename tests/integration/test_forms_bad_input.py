@@ -15,7 +15,7 @@ from tests.integration.datalayer import (  # noqa: F401
 REQUIRED = ("This field is required.", "该字段是必填字段")
 NOT_A_DATE = ("Not a valid date value.", "不是有效的日期值")
 NOT_AN_INTEGER = ("Not a valid integer value.", "不是有效的整数")
-NOT_A_CHOICE = ("Not a valid choice", "不是有效的选择")  # FAB's relation select says it in English only
+NOT_A_CHOICE = ("不是有效的选择",)  # FAB's relation select message, translated in our catalogue
 ALREADY_EXISTS = ("Already exists.", "已经存在")
 
 

@@ -187,7 +187,7 @@ def test_admin_filters_and_exports_the_log(app, store, admin_web, login_as):
     headers = rows[0]  # the screen's columns: time, user, operation, table, record, changes
     assert headers[3] in ("数据表", "Table") and len(headers) == 6
     table_col, changes_col = 3, 5
-    assert {row[table_col] for row in rows[1:]} == {"sys_department"}
+    assert {row[table_col] for row in rows[1:]} == {"部门管理 (sys_department)"}
     # newest first, as on the screen; the change text is plain (no HTML from the screen's formatter)
     assert code in rows[1][changes_col] and "<b>" not in rows[1][changes_col]
 

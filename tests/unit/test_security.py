@@ -299,14 +299,19 @@ def test_admin_reads_the_login_log_and_nobody_changes_it(app, admin_web, login_a
 
     username = new_user()
     WebClient(app).login(username, "Wrong#Pass1")
-    html = admin_web.get(f"/loginlogview/list/?_flt_0_username={username}").get_data(as_text=True)
-    assert username in html and "failed" in html
     with app.app_context():
         from app.extensions import db
 
         pk = db.session.execute(select(LoginLog.id).where(LoginLog.username == username)).scalar()
         op_pk = db.session.execute(select(func.max(OperationLog.id))).scalar() or 1
         db.session.remove()
+    with app.test_request_context(), force_locale("zh"):
+        view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "LoginLogView")
+        event_label = str((view.formatters_columns or {}).get("event", str)("failed"))
+    html = admin_web.get(f"/loginlogview/list/?_flt_0_username={username}").get_data(as_text=True)
+    assert f"/loginlogview/show/{pk}" in html
+    html = admin_web.get(f"/loginlogview/show/{pk}").get_data(as_text=True)
+    assert username in html and event_label in html
     for role in P.ROLE_GRANTS:
         client = admin_web if role == P.ADMIN else login_as(role)
         token = client.csrf("/users/userinfo/")
