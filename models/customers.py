@@ -13,6 +13,7 @@ class Customer(OwnedMixin, Model):
     __table_args__ = (
         UniqueConstraint("id_type", "id_number", name="uq_customer_identity"),
         Index("ix_customer_kind_name", "kind", "name"),
+        OwnedMixin.__table_args__,
     )
     id = Column(Integer, primary_key=True)
     code = Column(String(30), unique=True, nullable=False)

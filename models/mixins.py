@@ -9,6 +9,8 @@ class AuditMixin:
     """Audit columns filled by the session hook in app/audit.py; never by forms."""
 
     __audited__ = True  # changes go to the operation log
+    # SQLite would otherwise reuse the id of a deleted newest row, mixing two records in the log.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     created_at = Column(DateTime, default=datetime.now, nullable=False)
     updated_at = Column(DateTime, default=datetime.now, onupdate=datetime.now, nullable=False)

@@ -119,7 +119,7 @@ class DictItem(AuditMixin, Model):
     """SYS-6: one entry of a code table; entries may nest (province → city)."""
 
     __tablename__ = "sys_dict_item"
-    __table_args__ = (UniqueConstraint("type_id", "code"),)
+    __table_args__ = (UniqueConstraint("type_id", "code"), AuditMixin.__table_args__)
     id = Column(Integer, primary_key=True)
     type_id = Column(Integer, ForeignKey("sys_dict_type.id", ondelete="CASCADE"), nullable=False, index=True)
     # Deleting a dictionary deletes its entries (the built-in ones are protected by the views and the API).

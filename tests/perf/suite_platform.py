@@ -7,6 +7,7 @@ the same machine load and their ratio is fair on a noisy shared machine.
 """
 import json
 import time
+from datetime import date
 
 from tests.perf.harness import Figure, Probe, suite
 
@@ -77,6 +78,12 @@ def _shows(code: str):
     return lambda html: code in html
 
 
+def _code(n: int) -> str:
+    """The customer no. the demo generator gives the n-th customer of a fresh database
+    (numbering rule "customer": KH + year of the business date, a new database's today, + 6 digits)."""
+    return f"KH{date.today():%Y}{n:06d}"
+
+
 def _counts(rows: int):
     return lambda body: json.loads(body)["count"] == rows
 
@@ -86,9 +93,9 @@ def _middle_page(rows: int) -> int:
 
 
 SCREENS = [  # key, URL for N customers, what the page must show (codes follow ids; the list is id desc)
-    ("list", lambda rows: LIST_URL, lambda rows: _shows(f"KH{rows:08d}")),
+    ("list", lambda rows: LIST_URL, lambda rows: _shows(_code(rows))),
     ("deep", lambda rows: DEEP_PAGE_URL.format(page=_middle_page(rows)),
-     lambda rows: _shows(f"KH{rows - _middle_page(rows) * PAGE_SIZE:08d}")),
+     lambda rows: _shows(_code(rows - _middle_page(rows) * PAGE_SIZE))),
     ("name", lambda rows: NAME_FILTER_URL, lambda rows: None),
     ("kind", lambda rows: KIND_FILTER_URL, lambda rows: None),
     ("api", lambda rows: API_LIST_URL, _counts),

@@ -5,11 +5,9 @@ Everything goes through the real stack (HTTP client, FAB, the database). Setting
 put back by the `policy` fixture; users that get locked or change passwords are fresh (`new_user`).
 """
 import random
-import re
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit

@@ -1,8 +1,8 @@
 """platform foundation
 
-Revision ID: d45ebe2d89f6
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 10:35:15.311203
+Create Date: 2026-11-28 12:08:09.974309
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'd45ebe2d89f6'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -214,7 +214,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code'),
-    sa.UniqueConstraint('name')
+    sa.UniqueConstraint('name'),
+    sqlite_autoincrement=True
     )
     op.create_table('sys_company',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -234,7 +235,8 @@ def upgrade():
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     op.create_table('sys_dayend_step',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -267,7 +269,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['parent_id'], ['sys_department.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.UniqueConstraint('code'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('sys_department', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sys_department_parent_id'), ['parent_id'], unique=False)
@@ -285,7 +288,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.UniqueConstraint('code'),
+    sqlite_autoincrement=True
     )
     op.create_table('sys_export_job',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -319,7 +323,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('kind')
+    sa.UniqueConstraint('kind'),
+    sqlite_autoincrement=True
     )
     op.create_table('sys_setting',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -332,7 +337,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('key')
+    sa.UniqueConstraint('key'),
+    sqlite_autoincrement=True
     )
     op.create_table('ab_permission_view_role',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -378,7 +384,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code'),
-    sa.UniqueConstraint('id_type', 'id_number', name='uq_customer_identity')
+    sa.UniqueConstraint('id_type', 'id_number', name='uq_customer_identity'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('cus_customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cus_customer_department_id'), ['department_id'], unique=False)
@@ -408,7 +415,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['type_id'], ['sys_dict_type.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('type_id', 'code')
+    sa.UniqueConstraint('type_id', 'code'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('sys_dict_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sys_dict_item_parent_id'), ['parent_id'], unique=False)
@@ -436,7 +444,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['ab_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code'),
-    sa.UniqueConstraint('user_id')
+    sa.UniqueConstraint('user_id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('sys_employee', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sys_employee_department_id'), ['department_id'], unique=False)
