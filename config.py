@@ -63,7 +63,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
 
-    # CSRF: checked by our own before_request hook (see app/security_web.py) so that
+    # CSRF: checked by our own before_request hook (see app/web_hooks.py) so that
     # bearer-token API calls are exempt while cookie-authenticated calls are not.
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Mapper, Session
 
 _actor = contextvars.ContextVar("actor", default=(None, "system"))
 
-SKIP_FIELDS = {"password", "created_at", "updated_at", "created_by_id", "updated_by_id"}
+# Bookkeeping columns, not business changes (a login's counters are in the login log).
+SKIP_FIELDS = {"password", "created_at", "updated_at", "created_by_id", "updated_by_id",
+               "created_on", "changed_on", "created_by_fk", "changed_by_fk",
+               "login_count", "fail_login_count", "last_login"}
 
 
 def set_actor(user_id, username):

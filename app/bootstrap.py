@@ -19,7 +19,16 @@ def ensure_admin(appbuilder) -> str | None:
         return None
     password = os.environ.get("ADMIN_PASSWORD")
     generated = None
-    if not password:
+    if password:
+        from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+        from app.services.login_policy import check_password_complexity
+
+        try:
+            check_password_complexity(password)  # the same policy a user's own password meets
+        except PasswordComplexityValidationError as ex:
+            raise SystemExit(f"ADMIN_PASSWORD is too weak: {ex}") from None
+    else:
         generated = password = secrets.token_urlsafe(9) + "A1!"
     role = sm.find_role(P.ADMIN)
     user = sm.add_user("admin", "系统", "管理员", "admin@localhost", [role], password)

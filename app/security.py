@@ -16,6 +16,16 @@ from views import api_support
 User.__audited__ = True
 
 
+def _display_name(user) -> str:
+    """Chinese names are written without a space (张经理); Latin ones keep it."""
+    first, last = user.first_name or "", user.last_name or ""
+    cjk = any("\u4e00" <= ch <= "\u9fff" for ch in first + last)
+    return f"{first}{last}" if cjk else f"{first} {last}".strip()
+
+
+User.__repr__ = User.__str__ = _display_name
+
+
 def _client():
     if not has_request_context():
         return None, None, "cli"
