@@ -37,3 +37,19 @@ def duplicate_message() -> str:
 
 def generic_db_message() -> str:
     return gettext("The data could not be saved. Please check the input and try again.")
+
+
+def http_message(status: int) -> str:
+    """The translated text of an HTTP error status, for error pages and API bodies alike."""
+    return {
+        400: gettext("The request was not understood."),
+        401: gettext("Please log in."),
+        403: gettext("You do not have permission to do this."),
+        404: gettext("The page or record does not exist."),
+        405: gettext("This action is not allowed here."),
+        413: gettext("The upload is too large."),
+        415: gettext("The request body must be a JSON object."),
+        422: gettext("The input is not valid."),
+        429: gettext("Too many requests. Please wait a moment and try again."),
+        500: gettext("Something went wrong on our side. The error has been logged."),
+    }.get(status, gettext("The request was not understood."))

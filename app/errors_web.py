@@ -2,26 +2,11 @@
 import logging
 
 from flask import jsonify, render_template, request
-from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from app.errors import GuaranteeError
+from app.errors import GuaranteeError, http_message
 
 log = logging.getLogger(__name__)
-
-
-def _messages():
-    return {
-        400: gettext("The request was not understood."),
-        401: gettext("Please log in."),
-        403: gettext("You do not have permission to do this."),
-        404: gettext("The page or record does not exist."),
-        405: gettext("This action is not allowed here."),
-        413: gettext("The upload is too large."),
-        422: gettext("The input is not valid."),
-        429: gettext("Too many requests. Please wait a moment and try again."),
-        500: gettext("Something went wrong on our side. The error has been logged."),
-    }
 
 
 def _respond(status, message):
@@ -37,7 +22,7 @@ def handle_http(ex: HTTPException):
     status = ex.code or 500
     if status < 400:
         return ex
-    return _respond(status, _messages().get(status, ex.name))
+    return _respond(status, http_message(status))
 
 
 def handle_guarantee(ex: GuaranteeError):
@@ -51,8 +36,8 @@ def handle_unexpected(ex: Exception):
     db.session.rollback()
     if isinstance(ex, (ValueError, TypeError, LookupError)):
         # Malformed query parameters (page=abc, bad filter values) reach FAB's parsers as these.
-        return _respond(400, _messages()[400])
-    return _respond(500, _messages()[500])
+        return _respond(400, http_message(400))
+    return _respond(500, http_message(500))
 
 
 def register(app):

@@ -47,7 +47,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app import db_errors
-from app.errors import GuaranteeError
+from app.errors import GuaranteeError, http_message
 
 log = logging.getLogger(__name__)
 
@@ -119,21 +119,6 @@ fab_api.prison = _TotalRison()
 
 
 # --- messages -----------------------------------------------------------------------------------
-
-def http_message(status: int) -> str:
-    """The same texts as the error pages (app/errors_web.py)."""
-    return {
-        400: gettext("The request was not understood."),
-        401: gettext("Please log in."),
-        403: gettext("You do not have permission to do this."),
-        404: gettext("The page or record does not exist."),
-        405: gettext("This action is not allowed here."),
-        413: gettext("The upload is too large."),
-        415: gettext("The request body must be a JSON object."),
-        422: gettext("The input is not valid."),
-        429: gettext("Too many requests. Please wait a moment and try again."),
-    }.get(status, gettext("The request was not understood."))
-
 
 def _q_invalid() -> str:
     return gettext("The query parameter q is not valid.")

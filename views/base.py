@@ -52,7 +52,25 @@ def _unticked_box_is_an_answer(form_class) -> None:
             unbound.kwargs["validators"] = [v for v in validators if not isinstance(v, (InputRequired, DataRequired))]
 
 
-class BaseModelView(ModelView):
+class ServiceChecks:
+    """The service-layer checks a screen and its API share: `validators` run before add and edit,
+    `delete_validators` before a delete; they raise app.errors typed errors."""
+
+    validators: tuple = ()
+    delete_validators: tuple = ()
+
+    def pre_add(self, item):
+        for check in self.validators:
+            check(item)
+
+    pre_update = pre_add
+
+    def pre_delete(self, item):
+        for check in self.delete_validators:
+            check(item)
+
+
+class BaseModelView(ServiceChecks, ModelView):
     """A list/show/add/edit/delete screen with Excel export and service-layer validation.
 
     Subclasses set `datamodel = SafeInterface(Model)`, `class_permission_name` from app.permissions,
@@ -64,15 +82,6 @@ class BaseModelView(ModelView):
     method_permission_name = SCREEN_METHODS
     page_size = 20
     export_columns: list[str] | None = None  # defaults to list_columns
-    validators: tuple = ()
-
-    def pre_add(self, item):
-        for check in self.validators:
-            check(item)
-
-    def pre_update(self, item):
-        for check in self.validators:
-            check(item)
 
     # A refused save shows the form again with the user's input and the message beside its field;
     # FAB's own _add/_edit would redirect away and lose what was typed.
@@ -181,7 +190,7 @@ class ReadOnlyModelView(BaseModelView):
 API_METHODS = {"get": READ, "get_list": READ, "info": READ, "post": ADD, "put": EDIT, "delete": DELETE}
 
 
-class BaseApi(ApiHardeningMixin, ModelRestApi):
+class BaseApi(ServiceChecks, ApiHardeningMixin, ModelRestApi):
     """REST API of one entity: same permission resource and verbs as its screen, same validation,
     and errors as 4xx with a translated message (never a 500 or the database's text; see
     views/api_support.py).
@@ -193,17 +202,3 @@ class BaseApi(ApiHardeningMixin, ModelRestApi):
 
     method_permission_name = API_METHODS
     allow_browser_login = True
-    validators: tuple = ()  # the same service-layer checks as the screen's
-    delete_validators: tuple = ()
-
-    def pre_add(self, item):
-        for check in self.validators:
-            check(item)
-
-    def pre_update(self, item):
-        for check in self.validators:
-            check(item)
-
-    def pre_delete(self, item):
-        for check in self.delete_validators:
-            check(item)

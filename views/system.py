@@ -142,9 +142,7 @@ class DictTypeView(BaseModelView):
     related_views = [DictItemView]
     label_columns = {"code": _l("Code"), "name": _l("Name"), "description": _l("Description"),
                      "builtin": _l("Built in")}
-
-    def pre_delete(self, item):
-        refuse_builtin_dictionary(item)
+    delete_validators = (refuse_builtin_dictionary,)
 
 
 class SystemSettingView(BaseModelView):
