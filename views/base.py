@@ -132,8 +132,9 @@ class BaseModelView(ServiceChecks, ModelView):
             self.datamodel.session.rollback()
             field = form._fields.get(ex.field) if ex.field else None
             if field is not None:
-                field.errors = [*field.errors, ex.message]
-            flash(ex.message, "danger")
+                field.errors = [*field.errors, ex.message]  # shown beside the field
+            else:
+                flash(ex.message, "danger")
             return False
 
     # --- data layer (SYS-14/SYS-5 engineer): list parameters are checked before FAB queries -------------
