@@ -157,6 +157,10 @@ def _has_route(app, view, method: str) -> bool:
 
 
 def _first_pk(app, view):
+    if view.base_filters:
+        # Row-scoped screens (My exports shows each user only their own jobs): which rows a user sees
+        # depends on what other tests left behind, so they are checked on a missing row (404 when allowed).
+        return None
     with app.app_context():
         from app.extensions import db
 
