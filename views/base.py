@@ -52,6 +52,18 @@ def _unticked_box_is_an_answer(form_class) -> None:
             unbound.kwargs["validators"] = [v for v in validators if not isinstance(v, (InputRequired, DataRequired))]
 
 
+def _readable_blank_choice(form_class) -> None:
+    """WTForms 3.3 labels an option with its value when the label is empty, so FAB's optional
+    relation selects offered "__None"; they offer a translated "(none)" instead."""
+    from flask_appbuilder.fields import QuerySelectField
+
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        field_class = getattr(unbound, "field_class", None)
+        if isinstance(field_class, type) and issubclass(field_class, QuerySelectField):
+            unbound.kwargs["blank_text"] = _l("(none)")
+
+
 class ServiceChecks:
     """The service-layer checks a screen and its API share: `validators` run before add and edit,
     `delete_validators` before a delete; they raise app.errors typed errors."""
@@ -158,6 +170,7 @@ class BaseModelView(ServiceChecks, ModelView):
         super()._init_forms()
         for form in (self.add_form, self.edit_form):
             _unticked_box_is_an_answer(form)
+            _readable_blank_choice(form)
     # --- end data layer ------------------------------------------------------------------------------------
 
     @expose("/export/")
