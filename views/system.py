@@ -161,6 +161,17 @@ class SystemSettingView(BaseModelView):
     label_columns = {"key": _l("Key"), "label": _l("Setting"), "value": _l("Value"), **AUDIT_LABELS}
     validators = (validate_setting,)
 
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        """FAB's edit, titled with the setting being edited (the form holds only its value)."""
+        widgets = self._edit(pk)
+        if not widgets:
+            return self.post_edit_redirect()
+        item = self.datamodel.get(pk)
+        return self.render_template(self.edit_template, title=f"{self.edit_title}：{item.label}", widgets=widgets,
+                                    related_views=self._related_views)
+
 
 SystemSetting.label = property(lambda self: str(settings.label(self.key)))
 

@@ -317,3 +317,11 @@ def test_a_refused_save_shows_the_form_again_with_the_input_and_the_message(app,
     assert 'value="保留输入的客户"' in html and "保留的地址" in html
     assert_message(html, *msg(app, "The resident ID number is not valid (check digit or date)."))
     assert store.count(Customer) == rows
+
+
+def test_the_setting_edit_page_names_the_setting(admin_client, store):
+    from models.system import SystemSetting
+
+    pk = store.scalar(select(SystemSetting.id).where(SystemSetting.key == "login_lock_minutes"))
+    html = admin_client.get(f"/systemsettingview/edit/{pk}").get_data(as_text=True)
+    assert "锁定时长（分钟）" in html
