@@ -1,7 +1,7 @@
 """Base classes every screen and API builds on: one permission vocabulary, safe errors, Excel export."""
 import logging
 
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args

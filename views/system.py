@@ -5,7 +5,7 @@ from flask import abort, flash, g, jsonify, redirect, send_file, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
-from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import SelectField, StringField

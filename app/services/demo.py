@@ -176,7 +176,7 @@ def _chunks(iterable, size):
 
 
 def load_demo(appbuilder, customers: int = 200, seed: int = 2026) -> dict:
-    from models.system import Department, Employee
+    from models.system import Employee
 
     users = ensure_demo_org(appbuilder)
     session = _session()

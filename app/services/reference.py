@@ -67,7 +67,7 @@ def _session():
 
 
 def load_reference_data() -> None:
-    from models.system import ApprovalPost, CompanyInfo, Department, DictItem, DictType, NumberingRule
+    from models.system import ApprovalPost, CompanyInfo, Department, NumberingRule
 
     session = _session()
     for (code, name), items in DICTIONARIES.items():

@@ -1,6 +1,3 @@
-from app import permissions as P
-
-
 def test_admin_sees_home_in_chinese(admin_web):
     html = admin_web.get("/").get_data(as_text=True)
     assert "融资担保业务管理系统" in html
