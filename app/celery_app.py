@@ -1,5 +1,6 @@
 """Celery bound to the Flask app: tasks run inside an app context; eager when no Redis is configured."""
 from celery import Celery, Task
+from celery.schedules import crontab
 
 celery = Celery("guarantee", include=["app.tasks"])
 
@@ -12,7 +13,7 @@ def init_celery(app):
 
     celery.conf.update(app.config["CELERY"])
     celery.conf.beat_schedule = {
-        "day-end": {"task": "app.tasks.run_dayend", "schedule": 24 * 3600.0},
+        "day-end": {"task": "app.tasks.run_dayend", "schedule": crontab(hour=23, minute=30)},
     }
     celery.Task = FlaskTask
     celery.flask_app = app

@@ -152,7 +152,7 @@ class BaseModelView(ServiceChecks, ModelView):
     # --- data layer (SYS-14/SYS-5 engineer): list parameters are checked before FAB queries -------------
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
-        from app.services.exporting import check_list_query
+        from app.services.list_query import check_list_query
 
         check_list_query(self, filters, order_column, page, page_size)  # GuaranteeError -> 400 page
         return super()._get_list_widget(filters, actions=actions, order_column=order_column,

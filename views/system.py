@@ -200,9 +200,7 @@ class NumberingRuleView(BaseModelView):
     validators = (numbering.validate_rule,)
 
 
-NumberingRule.example = property(
-    lambda self: f"{self.prefix or ''}{'2026' if self.date_format == 'yyyy' else '202611' if self.date_format == 'yyyymm' else '20261128' if self.date_format == 'yyyymmdd' else ''}{1:0{self.seq_width or 1}d}"
-)
+NumberingRule.example = property(numbering.example)
 
 
 # --- logs ---------------------------------------------------------------------------------------------

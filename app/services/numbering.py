@@ -45,6 +45,20 @@ def _increment(kind: str, period: str, by: int = 1) -> int:
     return _session().execute(stmt).scalar_one()
 
 
+def format_number(rule, on: date, value: int) -> str:
+    date_part = on.strftime(DATE_FORMATS[rule.date_format]) if rule.date_format != "none" else ""
+    return f"{rule.prefix or ''}{date_part}{value:0{rule.seq_width or 1}d}"
+
+
+def example(rule) -> str:
+    """The first number the rule gives on the current business date (shown beside the rule)."""
+    from app.services import business_date
+
+    if rule.date_format not in DATE_FORMATS:
+        return ""
+    return format_number(rule, business_date.today(), 1)
+
+
 def next_numbers(kind: str, count: int, on: date | None = None) -> list[str]:
     """A block of `count` consecutive numbers of `kind` (bulk loads take theirs in one statement)."""
     from app.services import business_date
@@ -56,7 +70,7 @@ def next_numbers(kind: str, count: int, on: date | None = None) -> list[str]:
     on = on or business_date.today()
     date_part = on.strftime(DATE_FORMATS[rule.date_format]) if rule.date_format != "none" else ""
     last = _increment(kind, date_part or "-", count)
-    return [f"{rule.prefix}{date_part}{value:0{rule.seq_width}d}" for value in range(last - count + 1, last + 1)]
+    return [format_number(rule, on, value) for value in range(last - count + 1, last + 1)]
 
 
 def next_number(kind: str, on: date | None = None) -> str:

@@ -262,3 +262,15 @@ def _form_message(app, message):
     if message == "This field is required.":
         return (message, "该字段是必填字段")
     return msg(app, message)
+
+
+def test_the_rule_example_follows_the_business_date(app):
+    from app.services import business_date, numbering
+    from models.system import NumberingRule
+
+    with app.app_context():
+        today = business_date.today()
+        rule = NumberingRule(kind="x", name="x", prefix="HT", date_format="yyyymm", seq_width=3)
+        assert numbering.example(rule) == f"HT{today:%Y%m}001"
+        rule.date_format = "none"
+        assert numbering.example(rule) == "HT001"
