@@ -12,15 +12,25 @@ def register_cli(app):
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(dayend_command)
+    from app.ledger_cli import ledger_verify_command
+
+    app.cli.add_command(ledger_verify_command)
+    from app.customer_import_cli import import_customers_command
+
+    app.cli.add_command(import_customers_command)
+    from app.guarantee_backfill_cli import import_guarantees_command
+
+    app.cli.add_command(import_guarantees_command)  # 历史补录 (issue 4)
 
 
 @click.command("sync-roles")
+@click.option("--reset", is_flag=True, help="put the shipped roles back to their definition in app/permissions.py")
 @with_appcontext
-def sync_roles_command():
-    """Make roles and permissions match app/permissions.py."""
+def sync_roles_command(reset):
+    """Register permissions and create missing shipped roles; --reset also undoes administrators' changes to them."""
     from app.services.roles import sync_roles
 
-    for role, count in sync_roles(current_app.appbuilder).items():
+    for role, count in sync_roles(current_app.appbuilder, reset=reset).items():
         click.echo(f"{role}: {count}")
 
 

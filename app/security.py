@@ -7,6 +7,8 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import User
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
+from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
+from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_babel import gettext
 
 from app.services import login_policy
@@ -67,9 +69,39 @@ class AuthDBView(FabAuthDBView):
         return lock_message(until) if until else FabAuthDBView.invalid_login_message
 
 
+class UserDBModelView(FabUserDBModelView):
+    """FAB's user screen (same name: same endpoints and permissions) with the role guard rails of issue 11:
+    the last administrator keeps the administrator role and is not deleted (role changes are logged by
+    app/services/role_admin.py's session hooks, which also guard the REST API)."""
+
+    def pre_update(self, item):
+        from app.extensions import db
+        from app.services import role_admin
+
+        super().pre_update(item)
+        role_admin.check_administrators(db.session)
+
+    def pre_delete(self, item):
+        from app.services import role_admin
+
+        super().pre_delete(item)
+        role_admin.refuse_last_admin_removal(item)
+
+
+class RoleModelView(FabRoleModelView):
+    """FAB's role screen (same name): a role users hold is not deleted (issue 11)."""
+
+    def pre_delete(self, item):
+        from app.services import role_admin
+
+        super().pre_delete(item)
+        role_admin.refuse_held_role_deletion(item)
+
+
 class GuaranteeSecurityManager(SecurityManager):
     security_api = GuaranteeSecurityApi
     authdbview = AuthDBView
+    userdbmodelview, rolemodelview = UserDBModelView, RoleModelView  # issue 11 guard rails
     # FAB's user/role/permission REST APIs with the project's input checks and translated errors.
     user_api, role_api, group_api = api_support.UserApi, api_support.RoleApi, api_support.GroupApi
     permission_api, view_menu_api = api_support.PermissionApi, api_support.ViewMenuApi

@@ -1,7 +1,7 @@
 """Per-request hooks: login required by default, CSRF for cookie sessions, idle timeout, who acts (operation log)."""
 import time
 
-from flask import abort, flash, g, jsonify, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_login import current_user, logout_user
@@ -71,6 +71,8 @@ def require_login():
     endpoint = request.endpoint
     if endpoint is None or endpoint == "static" or endpoint.endswith(".static") or endpoint in _public_endpoints():
         return None
+    if getattr(current_app.view_functions.get(endpoint), "public_endpoint", False):
+        return None  # marked by its module (the online portal's login and registration, views/portal.py)
     if current_user.is_authenticated:
         return None
     if request.path.startswith("/api/"):
@@ -156,6 +158,9 @@ def enforce_idle_timeout():
 
 def _login_endpoint() -> str:
     from app.extensions import appbuilder
+
+    if request.blueprint == "portal":
+        return "portal.login"  # enterprise users log in on the portal's own page
 
     return appbuilder.sm.auth_view.endpoint + ".login"
 

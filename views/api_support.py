@@ -279,7 +279,20 @@ def _harden_field(field, column):
         scale = getattr(getattr(column, "type", None), "scale", None) or 0
         if precision:
             limit = 10 ** (precision - scale)
-            field.validators.append(validate.Range(-limit, limit, min_inclusive=False, max_inclusive=False))
+            field.validators.append(_Magnitude(limit))
+
+
+class _Magnitude(validate.Validator):
+    """|value| < limit (the column's precision). Not a validate.Range: apispec would serialise a Range's
+    bounds with the field, and a Decimal field that serialises as a string gives the spec string bounds."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    def __call__(self, value):
+        if value is not None and abs(value) >= self.limit:
+            raise SchemaError(f"Must be greater than {-self.limit} and less than {self.limit}.")
+        return value
 
 
 def harden_schema(schema: Schema, model=None) -> None:
@@ -325,6 +338,19 @@ class SafeInterface(SQLAInterface):
         if pk is None:
             return None
         return super().get(pk, filters, select_columns, outer_default_load)
+
+    # Data scope (issue 11, app/services/data_scope.py): every query FAB builds through the datamodel (lists,
+    # counts, get by id for show/edit/delete/actions, exports, related tabs, relation-field choices) is limited
+    # to the records the current user may see; an out-of-scope id is "no such record".
+    def _apply_inner_all(self, query, *args, **kwargs):
+        from app.services.data_scope import apply_scope
+
+        return super()._apply_inner_all(apply_scope(query, self.obj), *args, **kwargs)
+
+    def _get_base_query(self, query, *args, **kwargs):
+        from app.services.data_scope import apply_scope
+
+        return super()._get_base_query(apply_scope(query, self.obj), *args, **kwargs)
 
     def _guarded(self, method, item, commit):
         try:

@@ -4,10 +4,11 @@ import logging
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext, lazy_gettext as _l
 
-from app.errors import GuaranteeError
+from app.errors import GuaranteeError, NotFound
 from app.permissions import ADD, DELETE, EDIT, EXPORT, READ, can
 from views.api_support import ApiHardeningMixin, SafeInterface  # noqa: F401  SafeInterface is used by every view module
 
@@ -64,6 +65,47 @@ def _readable_blank_choice(form_class) -> None:
             unbound.kwargs["blank_text"] = _l("(none)")
 
 
+class DataScopeFilter(BaseFilter):
+    """Base filter carrying the data scope (issue 11) for a view whose datamodel is not a SafeInterface
+    (a SafeInterface applies the scope to every query itself)."""
+
+    name = "data scope"
+    arg_name = "scope"
+
+    def apply(self, query, value):
+        from app.services.data_scope import apply_scope
+
+        return apply_scope(query, self.datamodel.obj)
+
+
+def _with_data_scope(view) -> None:
+    from app.services.data_scope import is_scoped
+
+    if is_scoped(view.datamodel.obj) and not isinstance(view.datamodel, SafeInterface):
+        pk = view.datamodel.get_pk_name()
+        view.base_filters = [*(view.base_filters or []), [pk, DataScopeFilter, None]]
+
+
+class ScopedActions:
+    """FAB's action routes fetch rows by id without the base filters: a row the user may not see (data
+    scope, base filters) is a 404 there too, never reaches the action."""
+
+    def _visible(self, pk) -> bool:
+        return self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters) is not None
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        if not self._visible(pk):
+            abort(404)
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        if not all(self._visible(pk) for pk in request.form.getlist("rowid")):
+            abort(404)
+        return super().action_post()
+
+
 class ServiceChecks:
     """The service-layer checks a screen and its API share: `validators` run before add and edit,
     `delete_validators` before a delete; they raise app.errors typed errors."""
@@ -82,7 +124,7 @@ class ServiceChecks:
             check(item)
 
 
-class BaseModelView(ServiceChecks, ModelView):
+class BaseModelView(ScopedActions, ServiceChecks, ModelView):
     """A list/show/add/edit/delete screen with Excel export and service-layer validation.
 
     Subclasses set `datamodel = SafeInterface(Model)`, `class_permission_name` from app.permissions,
@@ -94,6 +136,10 @@ class BaseModelView(ServiceChecks, ModelView):
     method_permission_name = SCREEN_METHODS
     page_size = 20
     export_columns: list[str] | None = None  # defaults to list_columns
+
+    def _init_properties(self):
+        _with_data_scope(self)  # data scope (issue 11): also when the datamodel is not a SafeInterface
+        super()._init_properties()
 
     # A refused save shows the form again with the user's input and the message beside its field;
     # FAB's own _add/_edit would redirect away and lose what was typed.
@@ -154,6 +200,10 @@ class BaseModelView(ServiceChecks, ModelView):
                          page_size=None, widgets=None, **kwargs):
         from app.services.list_query import check_list_query
 
+        if page_size is None:  # issue 9 (WB-6): the user's own rows per page, when he chose one
+            from app.services.personal import rows_per_page
+
+            page_size = rows_per_page(getattr(getattr(g, "user", None), "id", None), self.page_size)
         check_list_query(self, filters, order_column, page, page_size)  # GuaranteeError -> 400 page
         return super()._get_list_widget(filters, actions=actions, order_column=order_column,
                                         order_direction=order_direction, page=page, page_size=page_size,
@@ -216,3 +266,26 @@ class BaseApi(ServiceChecks, ApiHardeningMixin, ModelRestApi):
 
     method_permission_name = API_METHODS
     allow_browser_login = True
+
+    def _init_properties(self):
+        _with_data_scope(self)  # data scope (issue 11): also when the datamodel is not a SafeInterface
+        super()._init_properties()
+
+
+def run_operation(operation, message, back):
+    """One business operation of a screen in its own transaction, then back to `back`: a refusal flashes its
+    translated message and changes nothing; an unknown record is a 404; success flashes `message`."""
+    from app.extensions import db
+
+    try:
+        operation()
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except GuaranteeError as ex:
+        db.session.rollback()
+        flash(ex.message, "danger")
+    else:
+        flash(str(message), "success")
+    return redirect(back)

@@ -24,6 +24,7 @@ DEMO_PASSWORD = "Demo@2026"
 DEMO_USERS = [  # username, name, role, department code
     ("manager1", "张经理", P.ACCOUNT_MANAGER, "BIZ1"),
     ("manager2", "李经理", P.ACCOUNT_MANAGER, "BIZ2"),
+    ("head1", "钱部长", P.DEPARTMENT_HEAD, "BIZ1"),  # sees the customers of 业务一部 (data scope, issue 11)
     ("risk1", "王风控", P.RISK_OFFICER, "RISK"),
     ("committee1", "赵委员", P.COMMITTEE_MEMBER, "RISK"),
     ("gm", "陈总", P.GENERAL_MANAGER, "HQ"),
@@ -188,4 +189,37 @@ def load_demo(appbuilder, customers: int = 200, seed: int = 2026) -> dict:
 
     existing = session.execute(select(func.count(Customer.id))).scalar()
     created = generate_customers(max(0, customers - existing), seed=seed, managers=managers) if customers else 0
+    from app.services.demo_customers import load_customer_records
+
+    load_customer_records(seed=seed)  # field groups and sub-records of the first 2,000 customers (issue 3)
+    from app.services.demo_customers import load_demo_statements
+
+    load_demo_statements(seed=seed)  # three years of annual statements of the first corporate customers
+    from app.services.relations import generate_relations
+    from models.customer_relations import CustomerRelation
+
+    if session.execute(select(func.count(CustomerRelation.id))).scalar() == 0:
+        generate_relations(min(3000, 2 * max(customers, existing)), seed=seed)  # groups, families, guarantors
+    from app.services.demo_ledger import load_demo_ledger
+
+    load_demo_ledger(seed=seed)  # two years of posted vouchers (issue 5)
+    from app.services.demo_business import load_demo_business
+
+    load_demo_business(seed=seed, appbuilder=appbuilder)  # products, banks, applications at every stage (issue 4)
+    from app.services.office_requests import load_demo_requests
+
+    load_demo_requests()  # issue 9: a paid borrowing, a reimbursement in approval and a leave of manager1
+    from app.services.demo_office import load_demo_office
+
+    load_demo_office()  # help pages and public folders (issue 9)
+
+    from app.services.classification import load_demo_post
+
+    load_demo_post(seed=seed)  # repayment plans, first inspections, warnings of the guarantees in force (issue 7)
+    from app.services.collateral import load_demo_collateral
+
+    load_demo_collateral()  # collateral of the guarantees in force, certificates in the vault (issue 7)
+    from app.services.compensation import load_demo_settlement
+
+    load_demo_settlement(users)  # a compensation paid and under recovery, an extension, a release (issue 7)
     return {"users": len(users), "customers": created}

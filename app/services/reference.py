@@ -30,7 +30,7 @@ DICTIONARIES = {
     ("industry", "行业(GB/T 4754)"): INDUSTRIES,
     ("id_type", "证件类型"): [
         ("RIC", "居民身份证"), ("USCC", "统一社会信用代码"), ("PASSPORT", "护照"), ("HKMO", "港澳居民来往内地通行证"),
-        ("TW", "台湾居民来往大陆通行证"), ("OTHER", "其他证件"),
+        ("TW", "台湾居民来往大陆通行证"), ("OTHER", "其他证件"), ("ORG", "组织机构代码"),
     ],
     ("loan_purpose", "贷款用途"): [
         ("WORKING", "流动资金周转"), ("EQUIPMENT", "设备购置"), ("EXPANSION", "扩大经营"), ("PURCHASE", "原材料采购"),
@@ -43,6 +43,54 @@ DICTIONARIES = {
     ],
     ("political_status", "政治面貌"): [("01", "中共党员"), ("03", "共青团员"), ("13", "群众"), ("12", "民主党派")],
     ("enterprise_size", "企业规模"): [("L", "大型"), ("M", "中型"), ("S", "小型"), ("XS", "微型")],
+    # --- customer file (issue 3) ---
+    ("ethnicity", "民族"): [("01", "汉族"), ("02", "蒙古族"), ("03", "回族"), ("04", "藏族"), ("05", "维吾尔族"),
+                          ("06", "苗族"), ("07", "彝族"), ("08", "壮族"), ("09", "布依族"), ("10", "朝鲜族"),
+                          ("11", "满族"), ("15", "土家族"), ("97", "其他")],
+    ("degree", "学位"): [("1", "博士"), ("2", "硕士"), ("3", "学士"), ("9", "无")],
+    ("health", "健康状况"): [("1", "良好"), ("2", "一般"), ("3", "较差")],
+    ("household_type", "户口性质"): [("1", "城镇户口"), ("2", "农村户口")],
+    ("residence_status", "居住状况"): [("1", "自置"), ("2", "按揭"), ("3", "亲属住房"), ("4", "集体宿舍"),
+                                   ("5", "租房"), ("6", "共有住宅"), ("9", "其他")],
+    ("occupation", "职业"): [("0", "国家机关、党群组织、企业、事业单位负责人"), ("1", "专业技术人员"),
+                           ("3", "办事人员和有关人员"), ("4", "商业、服务业人员"), ("5", "农、林、牧、渔、水利业生产人员"),
+                           ("6", "生产、运输设备操作人员及有关人员"), ("7", "个体经营者"), ("9", "其他从业人员")],
+    ("employer_nature", "单位性质"): [("10", "机关事业单位"), ("20", "国有企业"), ("30", "民营企业"), ("40", "外资企业"),
+                                  ("50", "个体工商户"), ("90", "其他")],
+    ("job_title", "职称"): [("1", "高级"), ("2", "中级"), ("3", "初级"), ("9", "无")],
+    ("customer_grade", "客户等级"): [("AAA", "AAA"), ("AA", "AA"), ("A", "A"), ("BBB", "BBB"), ("BB", "BB"),
+                                 ("B", "B"), ("C", "C")],
+    ("enterprise_nature", "企业类型"): [("110", "国有企业"), ("120", "集体企业"), ("150", "股份有限公司"),
+                                    ("160", "有限责任公司"), ("170", "私营企业"), ("200", "港澳台投资企业"),
+                                    ("300", "外商投资企业"), ("400", "个体工商户"), ("900", "其他")],
+    ("premises", "经营场所"): [("OWN", "自有"), ("RENT", "租赁"), ("OTHER", "其他")],
+    ("family_relation", "家庭成员关系"): [("SPOUSE", "配偶"), ("FATHER", "父亲"), ("MOTHER", "母亲"), ("SON", "儿子"),
+                                    ("DAUGHTER", "女儿"), ("SIBLING", "兄弟姐妹"), ("OTHER", "其他亲属")],
+    ("loan_kind", "贷款种类"): [("SHORT", "短期贷款"), ("MEDIUM", "中长期贷款"), ("BILL", "票据贴现"),
+                             ("TRADE", "贸易融资"), ("OTHER", "其他融资")],
+    ("guarantee_method", "担保方式"): [("CREDIT", "信用"), ("GUARANTEE", "保证"), ("MORTGAGE", "抵押"),
+                                   ("PLEDGE", "质押"), ("MIXED", "组合担保")],
+    ("loan_classification", "五级分类"): [("1", "正常"), ("2", "关注"), ("3", "次级"), ("4", "可疑"), ("5", "损失")],
+    ("key_person_role", "关键人角色"): [("LEGAL", "法定代表人"), ("CONTROLLER", "实际控制人"), ("CHAIRMAN", "董事长"),
+                                   ("GM", "总经理"), ("CFO", "财务负责人"), ("DIRECTOR", "董事"), ("OTHER", "其他")],
+    ("contribution_method", "出资方式"): [("CASH", "货币"), ("KIND", "实物"), ("IP", "知识产权"), ("LAND", "土地使用权"),
+                                      ("OTHER", "其他")],
+    ("major_event_kind", "重大经济事件类型"): [("LAWSUIT", "重大诉讼"), ("RESTRUCT", "改制重组"), ("INVEST", "重大投资"),
+                                        ("ASSET", "资产处置"), ("PENALTY", "行政处罚"), ("CHANGE", "股权变更"),
+                                        ("OTHER", "其他")],
+    ("credit_query_reason", "征信查询原因"): [("APPLY", "担保资格审查"), ("LOAN", "贷款审批"), ("POST", "保后管理"),
+                                       ("GUARANTOR", "担保人资格审查"), ("OTHER", "其他")],
+    # --- customer attachments (issue 3): 要件 categories; completeness rules name them ---
+    ("attachment_category", "附件类别"): [
+        ("ID_CARD", "身份证"), ("HOUSEHOLD", "户口簿"), ("MARRIAGE", "婚姻证明"), ("LICENSE", "营业执照"),
+        ("ARTICLES", "公司章程"), ("CREDIT_REPORT", "征信报告"), ("FINANCIAL", "财务报表"), ("SITE_PHOTO", "现场照片"),
+        ("CONTRACT", "合同"), ("OTHER", "其他"),
+    ],
+    # --- guarantee products (issue 4): kinds are data, administrators add more (models/products.py) ---
+    ("guarantee_kind", "担保种类"): [
+        ("loan", "贷款担保"), ("bond", "债券担保"), ("performance", "履约担保"), ("litigation", "诉讼保全担保"),
+        ("other_non_financing", "其他非融资担保"),
+    ],
 }
 
 NUMBERING_RULES = [
@@ -93,6 +141,36 @@ def load_reference_data() -> None:
     if session.execute(select(CompanyInfo.id).limit(1)).scalar() is None:
         session.add(CompanyInfo(name="融资担保有限公司", short_name="担保公司"))
     settings.ensure_defaults()
+    from app.services.ledger_reference import load_ledger_reference
+
+    load_ledger_reference()  # chart of accounts and voucher templates (GL-1, GL-2)
+    from app.services.ledger_books import ensure_report_lines
+
+    ensure_report_lines()  # balance-sheet and income-statement lines (GL-5)
+    from app.services.completeness import ensure_default_rules
+
+    ensure_default_rules()  # CUS-8 要件 and required fields, once
+    from app.services.guarantees import ensure_reference as ensure_guarantee_reference
+
+    ensure_guarantee_reference()  # issue 4: numbering rules and default approval flows of the guarantee business
+    from app.services.rating import ensure_reference as ensure_rating_reference
+
+    ensure_rating_reference()  # issue 6: default scoring models and the rating review flow
+    from app.services.credit_limits import ensure_reference as ensure_credit_limit_reference
+
+    ensure_credit_limit_reference()  # issue 6: credit-limit numbering and the default approval flow
+    from app.services.office_requests import ensure_reference as ensure_office_reference
+
+    ensure_office_reference()  # issue 9: request numbering and the leave / borrowing / reimbursement flows
+    from app.services.classification import ensure_post_reference
+
+    ensure_post_reference()  # issue 7: classification flow, inspection intervals, warning rule rows
+    from app.services.collateral import ensure_reference as ensure_collateral_reference
+
+    ensure_collateral_reference()  # issue 7: collateral numbering and the certificate out-of-vault flow
+    from app.services.regulatory import ensure_defaults as ensure_regulatory_defaults
+
+    ensure_regulatory_defaults()  # issue 8: weight table, asset classes, the housing-fund guarantee kind
     session.commit()
 
 

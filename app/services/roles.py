@@ -1,4 +1,8 @@
-"""Make the roles in the database match app.permissions.ROLE_GRANTS (SYS-3).
+"""Register permissions and create the shipped roles of app.permissions.ROLE_GRANTS (SYS-3).
+
+Start-up never undoes an administrator's changes to a role (issue 11): it creates missing roles and
+grants newly registered permissions to the shipped roles that ROLE_GRANTS gives them; putting a shipped
+role back to its definition is an explicit reset (the role page, or `flask sync-roles --reset`).
 
 Menu access follows from the grants: a role sees a menu entry when it may read the screen
 behind it, and a category when it sees any entry in it.
@@ -33,10 +37,11 @@ def declared_permissions(appbuilder) -> set[tuple[str, str]]:
     return pairs
 
 
-def register_permissions(appbuilder) -> dict[tuple[str, str], object]:
+def register_permissions(appbuilder, created: set | None = None) -> dict[tuple[str, str], object]:
     """Create the missing permission/view-menu pairs and drop the ones no view declares any more.
 
-    Returns (permission, view menu) -> PermissionView for every declared pair. The caller commits.
+    Returns (permission, view menu) -> PermissionView for every declared pair; the pairs created now are
+    added to `created` when given. The caller commits.
     """
     sm = appbuilder.sm
     session = sm.session
@@ -61,6 +66,8 @@ def register_permissions(appbuilder) -> dict[tuple[str, str], object]:
         pv.permission, pv.view_menu = perm, view_menu
         session.add(pv)
         existing[(perm_name, view_name)] = pv
+        if created is not None:
+            created.add((perm_name, view_name))
 
     stale = [pv for pair, pv in existing.items() if pair not in declared]
     if stale:
@@ -91,21 +98,46 @@ def role_pairs(role_name: str, declared: set[tuple[str, str]], menu_of_view) -> 
     return pairs & declared
 
 
-def sync_roles(appbuilder) -> dict[str, int]:
+def sync_roles(appbuilder, reset: bool | str | list = False) -> dict[str, int]:
+    """Register the permissions and create the missing shipped roles (run at every start).
+
+    An administrator's changes to a role survive: a shipped role that exists only gains the permissions
+    registered for the first time now (a new screen reaches the roles ROLE_GRANTS gives it), and its data
+    scope is set only when it has none. `reset=True` (CLI `flask sync-roles --reset`), or the name(s) of
+    shipped roles, puts those roles back to their shipped definition: permissions and data scope.
+    Returns role -> number of permissions held.
+    """
     sm = appbuilder.sm
     session = sm.session
-    by_pair = register_permissions(appbuilder)
+    created: set = set()
+    by_pair = register_permissions(appbuilder, created)
     declared = set(by_pair)
     menu_of_view = _menu_entries(appbuilder)
+    if reset is True:
+        to_reset = set(P.ROLE_GRANTS)
+    elif isinstance(reset, str):
+        to_reset = {reset}
+    else:
+        to_reset = set(reset or ())
     result = {}
     for role_name in P.ROLE_GRANTS:
         role = session.query(sm.role_model).filter_by(name=role_name).one_or_none()
-        if role is None:
-            role = sm.role_model(name=role_name)
-            session.add(role)
-        wanted = [by_pair[p] for p in sorted(role_pairs(role_name, declared, menu_of_view))]
-        role.permissions = wanted
-        result[role_name] = len(wanted)
+        shipped = role_pairs(role_name, declared, menu_of_view)
+        if role is None or role_name in to_reset:
+            if role is None:
+                role = sm.role_model(name=role_name)
+                session.add(role)
+            role.permissions = [by_pair[p] for p in sorted(shipped)]
+        else:
+            held = set(role.permissions)
+            new = [by_pair[p] for p in sorted(shipped & created) if by_pair[p] not in held]
+            if new:
+                role.permissions = [*role.permissions, *new]
+        result[role_name] = len(role.permissions)
+    session.flush()
+    from app.services.role_admin import ensure_role_scopes
+
+    ensure_role_scopes(reset=to_reset)
     # Anonymous visitors get nothing: the public role, if someone created it, holds no permission.
     public_name = current_app.config.get("AUTH_ROLE_PUBLIC", "Public")
     public = session.query(sm.role_model).filter_by(name=public_name).one_or_none()

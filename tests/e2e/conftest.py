@@ -251,3 +251,17 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, "rep_" + report.when, report)
     return report
+
+
+def choose(page, select_id, text):
+    """Pick the option labelled `text` of a Select2-enhanced <select> the way a person does: open it,
+    type to narrow the list when it has a search box, click the option; then check the <select> took it."""
+    page.click(f"#{select_id} + .select2-container .select2-selection")
+    dropdown = page.locator(".select2-container--open .select2-dropdown")
+    dropdown.wait_for(state="visible")
+    search = dropdown.locator(".select2-search__field")
+    if search.count() and search.is_visible():
+        search.fill(text)
+    dropdown.locator(".select2-results__option", has_text=text).first.click()
+    chosen = page.eval_on_selector(f"#{select_id}", "s => s.options[s.selectedIndex] && s.options[s.selectedIndex].text")
+    assert chosen and text in chosen, f"{select_id}: wanted {text!r}, the select holds {chosen!r}"

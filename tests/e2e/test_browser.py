@@ -13,7 +13,7 @@ from stdnum.cn import ric
 from app import permissions as P
 from tests.conftest import ROLE_USERS, TEST_PASSWORD
 
-from .conftest import CJK_FAMILY, login, platform_fonts, screenshot
+from .conftest import CJK_FAMILY, choose, login, platform_fonts, screenshot
 
 
 def resident_id(valid=True) -> str:
@@ -28,20 +28,6 @@ def resident_id(valid=True) -> str:
 
 def unique_name(prefix="浏览器客户") -> str:
     return prefix + uuid.uuid4().hex[:8].upper()
-
-
-def choose(page, select_id, text):
-    """Pick the option labelled `text` of a Select2-enhanced <select> the way a person does: open it,
-    type to narrow the list when it has a search box, click the option; then check the <select> took it."""
-    page.click(f"#{select_id} + .select2-container .select2-selection")
-    dropdown = page.locator(".select2-container--open .select2-dropdown")
-    dropdown.wait_for(state="visible")
-    search = dropdown.locator(".select2-search__field")
-    if search.count() and search.is_visible():
-        search.fill(text)
-    dropdown.locator(".select2-results__option", has_text=text).first.click()
-    chosen = page.eval_on_selector(f"#{select_id}", "s => s.options[s.selectedIndex] && s.options[s.selectedIndex].text")
-    assert chosen and text in chosen, f"{select_id}: wanted {text!r}, the select holds {chosen!r}"
 
 
 def open_menu(page, category, item):

@@ -2,6 +2,7 @@
 import html
 import itertools
 import random
+import re
 from contextlib import contextmanager
 from datetime import date
 
@@ -26,7 +27,9 @@ def assert_no_driver_text(text: str) -> None:
 def assert_message(text: str, *candidates: str) -> None:
     """One of the candidate messages (English msgid or its Chinese translation) is on the page."""
     text = html.unescape(text)
-    assert any(c in text for c in candidates), f"none of {candidates!r} on the page"
+    shown = [" ".join(re.sub(r"<[^>]+>", " ", m).split()) for m in re.findall(
+        r'(?s)class="(?:alert[^"]*|help-block[^"]*)"[^>]*>(.*?)</(?:div|span)>', text)]
+    assert any(c in text for c in candidates), f"none of {candidates!r} on the page; it says {shown!r}"
 
 
 def msg(app, msgid: str, **kwargs) -> tuple[str, str]:

@@ -56,7 +56,8 @@ def test_customer_insert_update_delete_are_logged(app, store, admin_web, since):
 
     # Edit two fields; the form posts every field, only the changed ones are logged.
     edit = {**form, "name": "日志客户改", "phone": "13900000002",
-            "gender": customer.gender, "birth_date": customer.birth_date.isoformat()}
+            "gender": customer.gender, "birth_date": customer.birth_date.isoformat(),
+            "manager": str(customer.manager_id)}  # the edit form shows the current account manager selected
     response = admin_web.post_form(f"/customerview/edit/{customer.id}", edit)
     assert response.status_code == 302
     logs = _logs(store, "cus_customer", customer.id, since)
