@@ -288,7 +288,7 @@ def _history(item, action, user_id, comment=None, from_stage=None, to_stage=None
 
     entry = StageHistory(guarantee=item, from_stage=from_stage or item.stage, to_stage=to_stage or item.stage,
                          action=action, comment=(comment or "")[:1000] or None, user_id=user_id,
-                         business_date=business_date.today(), backfilled=bool(item.backfilled))
+                         business_date=business_date.today())  # done here, never backfilled
     _session().add(entry)
     return entry
 
