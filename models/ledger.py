@@ -130,6 +130,7 @@ class ChainHead(Model):
     last_seq = Column(Integer, nullable=False, default=0)
     last_hash = Column(String(64), nullable=False, default="")
     last_voucher_id = Column(Integer, ForeignKey("gl_voucher.id"))
+    last_voucher = relationship("Voucher", foreign_keys=[last_voucher_id])  # lets one flush insert the voucher and point here
 
 
 class VoucherLine(Model):

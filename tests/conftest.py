@@ -45,6 +45,9 @@ def app():
         TESTING=True,
         AUTH_RATE_LIMIT="1000 per minute",
         SERVER_NAME=None,
+        # The suite logs in thousands of times: a cheap work factor for the test users' hashes (scrypt costs
+        # ~0.2 s a login); production keeps FAB's scrypt default. The check reads the method from the hash.
+        FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
     )
     from app.bootstrap import bootstrap
 

@@ -193,7 +193,6 @@ def home():
     company = g.company
     needs, notice_rows = [], []
     if company.status == "verified":
-        svc.sync_notices(company)
         needs = svc.needs_of(company)
     notice_rows = svc.notices(company)
     return render_template("portal/home.html", company=company, needs=needs, notices=notice_rows,

@@ -297,6 +297,15 @@ def _joined(*parts) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
+_stage_listeners: list = []
+
+
+def register_stage_listener(listener) -> None:
+    """`listener(guarantee)` runs after every move forward, inside the moving transaction (the portal's notices)."""
+    if listener not in _stage_listeners:
+        _stage_listeners.append(listener)
+
+
 def _advance(item, action, user_id, comment=None):
     """Move to the next stage, exactly one step forward; the only place `stage` grows."""
     position = stage_index(item.stage)
@@ -305,6 +314,8 @@ def _advance(item, action, user_id, comment=None):
     item.stage = target
     item.stage_changed_at = datetime.now()
     _session().flush()
+    for listener in _stage_listeners:
+        listener(item)
     return item
 
 

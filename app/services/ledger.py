@@ -620,15 +620,17 @@ def _seal(voucher, head: ChainHead, codes: dict, period: Period) -> None:
         line.period_id, line.voucher_date = voucher.period_id, voucher.voucher_date
     voucher.hash = chain_hash(voucher.prev_hash, canonical_content(
         _voucher_row(voucher), [_line_row(line) for line in voucher.lines], codes, f"{period.year}-{period.month:02d}"))
-    head.last_seq, head.last_hash, head.last_voucher_id = voucher.post_seq, voucher.hash, voucher.id
+    head.last_seq, head.last_hash, head.last_voucher = voucher.post_seq, voucher.hash, voucher
 
 
-def post_system_voucher(period: Period, source: str, summary: str, lines: list[dict], user_id) -> Voucher:
+def post_system_voucher(period: Period, source: str, summary: str, lines: list[dict], user_id,
+                        account_codes: dict | None = None) -> Voucher:
     """Make and post a system voucher (记账凭证) dated the period's last day, without a separate review.
 
     For the month-end close (app/services/ledger_close.py), whose fixed rules are the reviewed act. The
     lines (account_id, debit, credit and the auxiliary values) come from posted lines, so they are only
-    checked for balance here; the caller holds the period lock and the period must be open.
+    checked for balance here; the caller holds the period lock and the period must be open. `account_codes`
+    (id → code), when the caller has the chart at hand, saves reading the codes the hash covers.
     """
     user_id = _actor_id(user_id)
     period = lock_period(period.id)
@@ -640,22 +642,25 @@ def post_system_voucher(period: Period, source: str, summary: str, lines: list[d
     if not lines or total_debit != total_credit:
         raise ValidationError(gettext("Debits (%(debit)s) and credits (%(credit)s) are not equal.",
                                       debit=total_debit, credit=total_credit))
+    now = datetime.now()
+    # Built posted and sealed before the insert: one INSERT per row, no UPDATE of every line afterwards
+    # (a carry-forward voucher has a line per account and auxiliary slice).
     voucher = Voucher(period_id=period.id, voucher_type="ji", number=_next_number(period.id, "ji"),
-                      voucher_date=period.end_date, summary=summary, attachment_count=0, status="draft",
-                      total_debit=total_debit, total_credit=total_debit, maker_id=user_id, source=source)
+                      voucher_date=period.end_date, summary=summary, attachment_count=0, status="posted",
+                      total_debit=total_debit, total_credit=total_debit, maker_id=user_id, source=source,
+                      reviewer_id=user_id, reviewed_at=now, poster_id=user_id, posted_at=now)
     for no, ln in enumerate(lines, 1):
         voucher.lines.append(VoucherLine(
             line_no=no, summary=ln.get("summary") or summary, account_id=ln["account_id"], debit=money(ln["debit"]),
             credit=money(ln["credit"]), customer_id=ln.get("customer_id"), department_id=ln.get("department_id"),
             project_code=ln.get("project_code"), bank_account=ln.get("bank_account"), period_id=period.id,
-            voucher_date=period.end_date, posted=False))
-    _session().add(voucher)
-    _flush()
-    head, codes = _chain_head_and_codes(voucher)
-    now = datetime.now()
-    voucher.status, voucher.reviewer_id, voucher.reviewed_at = "posted", user_id, now
-    voucher.poster_id, voucher.posted_at = user_id, now
+            voucher_date=period.end_date, posted=True))
+    if account_codes is None:
+        head, codes = _chain_head_and_codes(voucher)
+    else:
+        head, codes = lock_chain_head(), account_codes
     _seal(voucher, head, codes, period)
+    _session().add(voucher)
     _flush()
     return voucher
 

@@ -29,6 +29,7 @@ Accrual bases:
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -72,11 +73,9 @@ def money(value) -> Decimal:
 
 def _default_guarantee_balance(period) -> Decimal:
     code = (settings.get("gl_guarantee_balance_account") or "").strip()
-    if code:
-        account = _account_or_none(code)
-        if account is not None:
-            value = _balance_through(account, period)
-            return value if account.direction == "debit" else -value
+    if code and _chart().get(code) is not None:
+        value = _balance_through(code, period)
+        return value if _chart()[code].direction == "debit" else -value
     fixed = money(settings.get("gl_guarantee_balance") or 0)
     return fixed if fixed else guarantees_in_force(period)
 
@@ -109,24 +108,42 @@ def guarantee_balance(period) -> Decimal:
 
 # --- small queries ---------------------------------------------------------------------------------------
 
-def _account_or_none(code):
+@dataclass(frozen=True)
+class ChartAccount:
+    id: int
+    category: str
+    direction: str
+
+
+_close_chart: ContextVar[dict | None] = ContextVar("close_chart", default=None)
+
+
+def _chart() -> dict[str, ChartAccount]:
+    """code → account of the whole chart: one query, kept for the length of a close (its steps look up a
+    dozen accounts and subtrees, each a round trip otherwise)."""
     from models.ledger import Account
 
-    return _session().execute(select(Account).where(Account.code == code)).scalar()
+    chart = _close_chart.get()
+    if chart is None:
+        chart = {code: ChartAccount(id, category, direction) for id, code, category, direction in _session().execute(
+            select(Account.id, Account.code, Account.category, Account.direction))}
+    return chart
 
 
-def _account(code):
-    account = _account_or_none(code)
+def _account_id(code) -> int:
+    account = _chart().get(code)
     if account is None:
         raise ValidationError(gettext("The chart of accounts has no account %(code)s.", code=code))
-    return account
+    return account.id
 
 
-def _subtree_ids(account) -> list[int]:
+def _subtree_ids(code) -> list[int]:
     """The account and every sub-account (codes extend the parent's code)."""
-    from models.ledger import Account
+    return [account.id for c, account in _chart().items() if c.startswith(code)]
 
-    return list(_session().execute(select(Account.id).where(Account.code.startswith(account.code))).scalars())
+
+def _account_codes() -> dict[int, str]:
+    return {account.id: code for code, account in _chart().items()}
 
 
 def _period_ordinal(period) -> int:
@@ -148,13 +165,13 @@ def _periods_through(period, same_year_only=False):
     return q
 
 
-def _balance_through(account, period) -> Decimal:
+def _balance_through(code, period) -> Decimal:
     """Debit − credit of the account (and its sub-accounts) over every posted line up to period end."""
     from models.ledger import VoucherLine as L
 
     value = _session().execute(
         select(func.coalesce(func.sum(L.debit - L.credit), 0)).where(
-            L.account_id.in_(_subtree_ids(account)), L.posted.is_(True),
+            L.account_id.in_(_subtree_ids(code)), L.posted.is_(True),
             L.period_id.in_(_periods_through(period)))
     ).scalar()
     return money(value)
@@ -193,7 +210,8 @@ def _post_generated(period, source: str, summary: str, lines: list[Line], user):
     """A system voucher of the close, posted into the hash chain (the close holds the period lock)."""
     from app.services import ledger as gl
 
-    return gl.post_system_voucher(period, source, summary, [ln.__dict__ for ln in lines], user.id)
+    return gl.post_system_voucher(period, source, summary, [ln.__dict__ for ln in lines], user.id,
+                                  account_codes=_account_codes())
 
 
 def _debit_credit(amount: Decimal, debit_side: bool) -> tuple[Decimal, Decimal]:
@@ -209,42 +227,42 @@ def rate(key: str) -> Decimal:
 
 def accrue_unearned_reserve(period, user):
     """提取未到期责任准备金: rate × the period's fee income, less what earlier runs of the period accrued."""
-    income = _account(FEE_INCOME)
-    expense, reserve = _account(UNEARNED_EXPENSE), _account(UNEARNED_RESERVE)
-    base = -_period_net(_subtree_ids(income), period.id, exclude_sources=("carry_forward", "year_end"))
+    _account_id(FEE_INCOME)  # refused with the reason when the chart lacks it
+    expense, reserve = _account_id(UNEARNED_EXPENSE), _account_id(UNEARNED_RESERVE)
+    base = -_period_net(_subtree_ids(FEE_INCOME), period.id, exclude_sources=("carry_forward", "year_end"))
     target = money(base * rate("gl_unearned_reserve_rate"))
-    done = _period_net([expense.id], period.id, sources=("accrual",))
+    done = _period_net([expense], period.id, sources=("accrual",))
     amount = target - done
     if amount == 0:
         return None
     summary = gettext("Unearned guarantee reserve accrual %(period)s", period=str(period))
     return _post_generated(period, "accrual", summary, [
-        Line(expense.id, *_debit_credit(amount, True)), Line(reserve.id, *_debit_credit(amount, False))], user)
+        Line(expense, *_debit_credit(amount, True)), Line(reserve, *_debit_credit(amount, False))], user)
 
 
 def accrue_compensation_reserve(period, user):
     """提取担保赔偿准备金: rate × guarantee balance at period end is this year's target; post the rest."""
-    expense, reserve = _account(COMPENSATION_EXPENSE), _account(COMPENSATION_RESERVE)
+    expense, reserve = _account_id(COMPENSATION_EXPENSE), _account_id(COMPENSATION_RESERVE)
     target = money(guarantee_balance(period) * rate("gl_compensation_reserve_rate"))
-    done = _period_net([expense.id], None, sources=("accrual",),
+    done = _period_net([expense], None, sources=("accrual",),
                        periods=_periods_through(period, same_year_only=True))
     amount = target - done
     if amount == 0:
         return None
     summary = gettext("Guarantee compensation reserve accrual %(period)s", period=str(period))
     return _post_generated(period, "accrual", summary, [
-        Line(expense.id, *_debit_credit(amount, True)), Line(reserve.id, *_debit_credit(amount, False))], user)
+        Line(expense, *_debit_credit(amount, True)), Line(reserve, *_debit_credit(amount, False))], user)
 
 
 def carry_forward_profit_loss(period, user):
     """结转损益: every profit-and-loss account (per auxiliary slice) to 本年利润, leaving them at zero."""
-    from models.ledger import Account, VoucherLine as L
+    from models.ledger import VoucherLine as L
 
-    profit = _account(CURRENT_YEAR_PROFIT)
+    profit = _account_id(CURRENT_YEAR_PROFIT)
     session = _session()
-    # The P&L account ids first, then only their lines (the period/account index), instead of joining
-    # every line of the month to the chart.
-    profit_loss = list(session.execute(select(Account.id).where(Account.category == "profit_loss")).scalars())
+    # The P&L account ids from the chart, then only their lines (the period/account index), instead of
+    # joining every line of the month to the chart.
+    profit_loss = [account.id for account in _chart().values() if account.category == "profit_loss"]
     dims = (L.customer_id, L.department_id, L.project_code, L.bank_account)
     rows = session.execute(
         select(L.account_id, *dims, func.sum(L.debit - L.credit).label("net"))
@@ -266,24 +284,23 @@ def carry_forward_profit_loss(period, user):
     if not lines:
         return None
     if net != 0:  # net debit of P&L = a loss: debit 本年利润; a profit is credited to it
-        lines.append(Line(profit.id, *((net, ZERO) if net > 0 else (ZERO, -net)), summary))
+        lines.append(Line(profit, *((net, ZERO) if net > 0 else (ZERO, -net)), summary))
     return _post_generated(period, "carry_forward", summary, lines, user)
 
 
 def carry_forward_year_profit(period, user):
     """Year end (December): 本年利润 to 利润分配-未分配利润."""
-    profit = _account(CURRENT_YEAR_PROFIT)
-    target = next((a for a in map(_account_or_none, UNDISTRIBUTED_PROFIT) if a is not None), None)
-    if target is None:
-        raise ValidationError(gettext("The chart of accounts has no account %(code)s.", code=UNDISTRIBUTED_PROFIT[-1]))
-    balance = _balance_through(profit, period)  # debit − credit; a profit is a credit balance
+    profit = _account_id(CURRENT_YEAR_PROFIT)
+    target_code = next((code for code in UNDISTRIBUTED_PROFIT if code in _chart()), UNDISTRIBUTED_PROFIT[-1])
+    target = _account_id(target_code)
+    balance = _balance_through(CURRENT_YEAR_PROFIT, period)  # debit − credit; a profit is a credit balance
     if balance == 0:
         return None
     summary = gettext("Carry forward the year's profit %(year)s", year=period.year)
     if balance < 0:
-        lines = [Line(profit.id, -balance, ZERO, summary), Line(target.id, ZERO, -balance, summary)]
+        lines = [Line(profit, -balance, ZERO, summary), Line(target, ZERO, -balance, summary)]
     else:
-        lines = [Line(target.id, balance, ZERO, summary), Line(profit.id, ZERO, balance, summary)]
+        lines = [Line(target, balance, ZERO, summary), Line(profit, ZERO, balance, summary)]
     return _post_generated(period, "year_end", summary, lines, user)
 
 
@@ -378,6 +395,7 @@ def close_period(period_id: int, user, run_id: int | None = None) -> CloseResult
 
     session = _session()
     token = set_actor(user.id, user.username)
+    chart_token = _close_chart.set(None)
     try:
         period = _lock_period(period_id)
         if period.status == "closed":  # run again: nothing to do
@@ -388,6 +406,7 @@ def close_period(period_id: int, user, run_id: int | None = None) -> CloseResult
                 session.commit()
             return CloseResult(period_id, already_closed=True)
         check_can_close(period)
+        _close_chart.set(_chart())
         _set_progress(run_id, 10, gettext("Checks passed"))
         result = CloseResult(period_id)
         for progress, step in STEPS:
@@ -412,6 +431,7 @@ def close_period(period_id: int, user, run_id: int | None = None) -> CloseResult
         session.rollback()
         raise
     finally:
+        _close_chart.reset(chart_token)
         reset_actor(token)
 
 
@@ -436,6 +456,7 @@ def reopen_period(period_id: int, user, reason: str):
         raise ValidationError(gettext("The reason is too long (at most 300 characters)."), "reason")
     session = _session()
     token = set_actor(user.id, user.username)
+    chart_token = _close_chart.set(None)
     try:
         period = _lock_period(period_id)
         if period.status != "closed":

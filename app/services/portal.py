@@ -21,7 +21,6 @@ from decimal import Decimal
 
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from stdnum.cn import uscc
 
 from app.errors import Conflict, NotFound, ValidationError
@@ -273,36 +272,33 @@ def _notice(company, kind, *, key=None, message=None, need=None) -> None:
                                 need_id=need.id if need is not None else None))
 
 
-def _derived_notices(company) -> list[tuple[str, str, PortalNeed, str | None]]:
-    """(kind, key, need, doc type) of every notice the business state calls for."""
+def _business_notices(need) -> list[tuple[str, str, str | None]]:
+    """(kind, key, doc type) of every notice the need's guarantee has reached."""
     from app.services import guarantees
 
+    g = need.guarantee
+    if g.status in ("rejected", "withdrawn"):
+        return []
     out = []
-    for need in needs_of(company):
-        g = need.guarantee
-        if g.status in ("rejected", "withdrawn"):
-            continue
-        if guarantees.stage_index(g.stage) >= guarantees.stage_index("confirmation"):
-            out.append(("approved", f"approved:{need.id}", need, None))
-        for doc_type in PORTAL_LETTERS:
-            if guarantees.document_available(g, doc_type):
-                out.append(("letter_ready", f"letter:{need.id}:{doc_type}", need, doc_type))
+    if guarantees.stage_index(g.stage) >= guarantees.stage_index("confirmation"):
+        out.append(("approved", f"approved:{need.id}", None))
+    for doc_type in PORTAL_LETTERS:
+        if guarantees.document_available(g, doc_type):
+            out.append(("letter_ready", f"letter:{need.id}:{doc_type}", doc_type))
     return out
 
 
-def sync_notices(company) -> None:
-    """Write the notices the business reached since the company last looked (each once). Commits."""
-    have = set(_session().execute(select(PortalNotice.key).where(
-        PortalNotice.company_id == company.id, PortalNotice.key.is_not(None))).scalars())
-    new = [row for row in _derived_notices(company) if row[1] not in have]
-    if not new:
+def _on_stage_changed(guarantee) -> None:
+    """A guarantee moved on: write the notices its portal need has reached (each once), in the same
+    transaction as the move, so that reading the portal never writes."""
+    need = _session().execute(select(PortalNeed).where(PortalNeed.guarantee_id == guarantee.id)).scalar()
+    if need is None:
         return
-    for kind, key, need, doc_type in new:
-        _notice(company, kind, key=key, need=need, message=doc_type)
-    try:
-        _session().commit()
-    except IntegrityError:  # another request of the same company wrote them first
-        _session().rollback()
+    have = set(_session().execute(select(PortalNotice.key).where(
+        PortalNotice.company_id == need.company_id, PortalNotice.key.is_not(None))).scalars())
+    for kind, key, doc_type in _business_notices(need):
+        if key not in have:
+            _notice(need.company, kind, key=key, need=need, message=doc_type)
 
 
 def notices(company, limit=30) -> list[dict]:
@@ -557,10 +553,12 @@ def margins(company) -> dict:
             "received": received, "refunded": refunded, "balance": received - refunded}
 
 
-def _register_attachment_type() -> None:
+def _register() -> None:
+    from app.services import guarantees
     from app.services.attachments import register_subrecord
 
     register_subrecord(NEED_ATTACHMENT, "models.portal:PortalNeed", _l("Online financing need"))
+    guarantees.register_stage_listener(_on_stage_changed)
 
 
-_register_attachment_type()
+_register()

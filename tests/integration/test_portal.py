@@ -292,13 +292,16 @@ def test_a_need_becomes_a_draft_application_and_moves_to_under_review(app, db, v
 
 
 def test_letters_and_the_approved_notice_reach_the_company(app, db, verified, terms):
-    from models.portal import PortalNeed
+    from models.portal import PortalNeed, PortalNotice
 
     data, cid, client = verified()
     need_id = send_need(client, terms)
     gid = db.session.get(PortalNeed, need_id).guarantee_id
     to_stage(db, gid, "review")
     db.session.commit()
+    # the move wrote the notice; reading the portal writes nothing
+    written = db.session.execute(select(PortalNotice.kind).where(PortalNotice.need_id == need_id)).scalars().all()
+    assert written == ["letter_ready"]
     page = client.get(f"/portal/needs/{need_id}").get_data(as_text=True)
     assert 'data-doc="intention_letter"' in page and 'data-doc="confirmation_letter"' not in page
     response = client.get(f"/portal/needs/{need_id}/letters/intention_letter")
@@ -311,6 +314,7 @@ def test_letters_and_the_approved_notice_reach_the_company(app, db, verified, te
     assert home.count('data-kind="letter_ready"') == 1  # each notice once, however often the page is read
     home = client.get("/portal/").get_data(as_text=True)
     assert home.count('data-kind="letter_ready"') == 1
+    assert db.session.execute(select(func.count(PortalNotice.id)).where(PortalNotice.need_id == need_id)).scalar() == 1
 
 
 def test_another_companys_records_are_404(app, db, verified, terms):
