@@ -49,9 +49,16 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
 
     web_hooks.register(app)
     errors_web.register(app)
+    app.jinja_env.tests["decimal"] = _is_decimal  # macros/cells.html: amounts grouped and right-aligned
     init_celery(app)
     register_cli(app)
     return app
+
+
+def _is_decimal(value) -> bool:
+    from decimal import Decimal
+
+    return isinstance(value, Decimal)
 
 
 def _migrations_dir():

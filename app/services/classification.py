@@ -87,6 +87,46 @@ def suggest(guarantee_id, business_date: date | None = None) -> tuple[str, list[
     return result, reasons
 
 
+REVIEW_RULE = "classification_review"
+
+
+def detect_class_review(business_date: date, params: dict):
+    """Guarantees in force whose days overdue call for a worse class than the approved one: the day-end
+    asks the account manager for a proposal (a warning); only the approval engine changes a class."""
+    from datetime import timedelta
+
+    from sqlalchemy import String, case, cast, literal
+
+    from models.business import Guarantee as G
+    from models.post_guarantee import RepaymentPlanRow as R, RiskState as S
+
+    oldest = (select(R.guarantee_id.label("gid"), func.min(R.effective_due).label("due"))
+              .where(R.settled.is_(False), R.effective_due < business_date)
+              .group_by(R.guarantee_id).subquery())
+    by_days = case(*[(oldest.c.due <= business_date - timedelta(days=threshold), CLASSES.index(code))
+                     for threshold, code in OVERDUE_THRESHOLDS], else_=0)
+    approved = case(*[(S.risk_class == code, CLASSES.index(code)) for code in CLASSES], else_=0)
+    label = case(*[(by_days == CLASSES.index(code), literal(str(CLASS_LABELS[code]))) for code in CLASSES])
+    return (select(G.id.label("guarantee_id"), G.customer_id.label("customer_id"),
+                   (literal("class:") + cast(G.id, String) + literal(":") + cast(by_days, String)).label("cause_key"),
+                   (G.code + literal(" ") + literal(gettext("overdue since")) + literal(" ") + cast(oldest.c.due, String)
+                    + literal(" — ") + literal(gettext("propose the five-category class")) + literal(" ")
+                    + label).label("message"))
+            .join(oldest, oldest.c.gid == G.id)
+            .outerjoin(S, S.guarantee_id == G.id)
+            .where(G.stage == "in_force", G.status == "active", by_days > approved))
+
+
+def _register_warning_rule() -> None:
+    from app.services import warnings
+
+    warnings.register_rule(REVIEW_RULE, _l("Five-category class to be reviewed"), detect_class_review,
+                           default_level="medium", clears_itself=True)
+
+
+_register_warning_rule()
+
+
 def approval_url(item) -> str:
     from flask import url_for
 

@@ -125,8 +125,9 @@ def register() -> None:
     except ImportError:
         return
     warnings.register_rule(CERTIFICATE_EXPIRING, _l("Collateral certificate expiring"), detect_certificate_expiring,
-                           default_level="medium", default_params={"days": DEFAULT_DAYS})
+                           default_level="medium", default_params={"days": DEFAULT_DAYS}, clears_itself=True)
     warnings.register_rule(INSURANCE_EXPIRING, _l("Collateral insurance expiring"), detect_insurance_expiring,
-                           default_level="low", default_params={"days": DEFAULT_DAYS})
+                           default_level="low", default_params={"days": DEFAULT_DAYS}, clears_itself=True)
     warnings.register_rule(COVERAGE_LOW, _l("Collateral value below the required coverage"), detect_coverage_low,
-                           default_level="high", default_params={"coverage": float(DEFAULT_COVERAGE)})
+                           default_level="high", default_params={"coverage": float(DEFAULT_COVERAGE)},
+                           clears_itself=True)

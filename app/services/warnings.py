@@ -16,6 +16,10 @@ warning of the same (rule code, cause_key) — never one query per guarantee. Ev
 with ``raise_warning``. A warning is acknowledged and resolved with a note; while it is open (or
 acknowledged) no second warning is raised for the same cause; the database's unique
 (rule_code, cause_key, open_flag) refuses it even under concurrency.
+
+A rule registered with ``clears_itself=True`` (the instalment paid, the inspection reported, the certificate
+renewed) has its open warnings resolved by the day-end once the detector no longer finds their cause, with a
+note saying so; the others (a black-listing, a downgrade, a finding) stay until a person resolves them.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from datetime import date, datetime
 from typing import Callable
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import exists, func, insert, literal, select
+from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, ValidationError
@@ -44,6 +48,7 @@ class Rule:
     detector: Callable | None
     default_level: str = "medium"
     default_params: dict = field(default_factory=dict)
+    clears_itself: bool = False
 
 
 _RULES: dict[str, Rule] = {}
@@ -56,12 +61,15 @@ def _session():
 
 
 def register_rule(code: str, label, detector, *, default_level: str = "medium",
-                  default_params: dict | None = None) -> None:
+                  default_params: dict | None = None, clears_itself: bool = False) -> None:
     """Register (or replace) the detector of a rule code. ``detector(business_date, params)`` returns a Select
-    with the columns guarantee_id, customer_id, cause_key, message (None: the rule is raised by events only)."""
+    with the columns guarantee_id, customer_id, cause_key, message (None: the rule is raised by events only).
+    ``clears_itself``: the day-end resolves an open warning whose cause the detector no longer finds."""
     if default_level not in LEVELS:
         raise ValueError(f"unknown warning level {default_level!r}")
-    _RULES[code] = Rule(code, label, detector, default_level, dict(default_params or {}))
+    if clears_itself and detector is None:
+        raise ValueError(f"rule {code!r} is raised by events only: nothing can find its cause gone")
+    _RULES[code] = Rule(code, label, detector, default_level, dict(default_params or {}), clears_itself)
 
 
 def registered_rules() -> dict[str, Rule]:
@@ -176,6 +184,32 @@ def evaluate_rules(business_date: date | None = None, codes: list[str] | None = 
         raised[code] = max(result.rowcount or 0, 0)
     session.flush()
     return raised
+
+
+def clear_vanished_causes(business_date: date | None = None, codes: list[str] | None = None) -> dict[str, int]:
+    """Resolve the open (or acknowledged) warnings of the self-clearing rules (all, or ``codes``) whose cause
+    the detector no longer finds; returns warnings resolved per rule. One UPDATE per rule."""
+    from app.services import business_date as bd
+    from models.post_guarantee import PostWarning as W
+
+    business_date = business_date or bd.today()
+    session = _session()
+    now = datetime.now()
+    note = gettext("Resolved by the day-end of %(date)s: the cause no longer holds.", date=business_date.isoformat())
+    cleared: dict[str, int] = {}
+    for code, rule in sorted(_RULES.items()):
+        if codes is not None and code not in codes:
+            continue
+        active, _level, params = rule_config(code)
+        if not (rule.clears_itself and active):
+            continue
+        found = rule.detector(business_date, params).subquery()
+        result = session.execute(
+            update(W).where(W.rule_code == code, W.open_flag == 1, ~exists().where(found.c.cause_key == W.cause_key))
+            .values(status="resolved", open_flag=None, resolved_at=now, resolve_note=note, updated_at=now)
+            .execution_options(synchronize_session=False))
+        cleared[code] = max(result.rowcount or 0, 0)
+    return cleared
 
 
 def raise_warning(code: str, cause_key: str, *, guarantee_id=None, customer_id=None, message: str, level=None,
@@ -407,11 +441,11 @@ RULE_LABELS = {
 }
 
 register_rule("maturity_near", RULE_LABELS["maturity_near"], detect_maturity_near, default_level="low",
-              default_params={"days": 30})
+              default_params={"days": 30}, clears_itself=True)
 register_rule("repayment_overdue", RULE_LABELS["repayment_overdue"], detect_repayment_overdue,
-              default_level="high", default_params={"days": 0})
+              default_level="high", default_params={"days": 0}, clears_itself=True)
 register_rule("inspection_overdue", RULE_LABELS["inspection_overdue"], detect_inspection_overdue,
-              default_level="medium", default_params={"days": 0})
+              default_level="medium", default_params={"days": 0}, clears_itself=True)
 register_rule("customer_blacklisted", RULE_LABELS["customer_blacklisted"], detect_customer_blacklisted,
               default_level="high", default_params={"days": 30})
 register_rule("grade_downgraded", RULE_LABELS["grade_downgraded"], detect_grade_downgraded,
@@ -424,8 +458,9 @@ def _register_dayend():
 
     @dayend_step("post.warnings", order=250, label=_l("Raise post-guarantee warnings"))
     def raise_dayend_warnings(business_date) -> int:
-        """Every active rule over the whole portfolio: one INSERT … SELECT per rule."""
-        return sum(evaluate_rules(business_date).values())
+        """Every active rule over the whole portfolio: one UPDATE (causes gone) and one INSERT … SELECT per rule."""
+        cleared = clear_vanished_causes(business_date)
+        return sum(cleared.values()) + sum(evaluate_rules(business_date).values())
 
 
 _register_dayend()

@@ -40,7 +40,7 @@ def test_report_schedules_the_next_by_class_and_a_major_finding_warns(db):
 
 
 def test_classification_suggested_by_rules_and_decided_by_the_engine(db):
-    from app.services import approval, classification, inspections, repayment_plans
+    from app.services import approval, classification, inspections, repayment_plans, warnings
 
     g = in_force(db, amount="6000.00", loan_date=date(2033, 1, 15))
     repayment_plans.generate_plan(g.id, "bullet", start=date(2033, 1, 15), months=3, principal="6000",
@@ -50,6 +50,11 @@ def test_classification_suggested_by_rules_and_decided_by_the_engine(db):
     with business_day(db, date(2033, 8, 1)):  # due 15 Apr: 108 days overdue
         suggested, reasons = classification.suggest(g.id)
         assert suggested == "substandard" and "108" in reasons[0]
+        # the day-end asks for the proposal: a warning, cleared once the class is decided
+        review = classification.REVIEW_RULE
+        warnings.evaluate_rules(date(2033, 8, 1), [review])
+        [asked] = warnings_of(db, review, g)
+        assert asked.cause_key == f"class:{g.id}:2" and "2033-04-15" in asked.message
         with pytest.raises(ValidationError):  # another class needs a reason
             classification.propose(g.id, am, "special")
         item = classification.propose(g.id, am)
@@ -65,6 +70,11 @@ def test_classification_suggested_by_rules_and_decided_by_the_engine(db):
         approval.act(inst.id, user_id(P.DEPARTMENT_HEAD), "approve", "同意")
         db.session.commit()
         assert item.status == "approved" and classification.current_class(g.id) == "substandard"
+        assert warnings.clear_vanished_causes(date(2033, 8, 1), [review])[review] >= 1
+        db.session.refresh(asked)
+        assert asked.status == "resolved"
+        warnings.evaluate_rules(date(2033, 8, 1), [review])
+        assert len(warnings_of(db, review, g)) == 1  # decided: nothing more to ask
         # the next inspection follows the class's interval (substandard: 30 days)
         inspections.schedule_first_inspections()
         [first] = inspections.inspections(g.id)

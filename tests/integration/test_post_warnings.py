@@ -69,6 +69,34 @@ def test_overdue_rule_new_cause_after_the_oldest_instalment_is_paid(db):
     assert len(keys) == 2 and "2032-03-10" in keys[1]
 
 
+def test_the_day_end_resolves_what_no_longer_holds_and_leaves_the_rest_to_people(db):
+    from app.services import repayment_plans
+
+    w = _w()
+    paid, unpaid = (in_force(db, amount="3000.00", loan_date=date(2032, 1, 10)) for _ in range(2))
+    for g in (paid, unpaid):
+        repayment_plans.generate_plan(g.id, "equal_principal", start=date(2032, 1, 10), months=3, principal="3000",
+                                      annual_rate="0")
+    day = date(2032, 3, 20)
+    w.evaluate_rules(day, ["repayment_overdue"])
+    # a black-listing is not self-clearing: its warning waits for a person, whatever the detector finds
+    listed = w.raise_warning("customer_blacklisted", f"blacklist:test{paid.id}", customer_id=paid.customer_id,
+                             message="黑名单")
+    db.session.commit()
+    with business_day(db, day):
+        repayment_plans.record_repayment(paid.id, paid_on=day, principal="2000")  # both overdue instalments
+        db.session.commit()
+    cleared = w.clear_vanished_causes(day, ["repayment_overdue", "customer_blacklisted"])
+    assert cleared["repayment_overdue"] >= 1 and "customer_blacklisted" not in cleared  # (other tests' too)
+    gone, = warnings_of(db, "repayment_overdue", paid)
+    db.session.refresh(gone)
+    assert gone.status == "resolved" and gone.open_flag is None and "2032-03-20" in gone.resolve_note
+    assert [x.status for x in warnings_of(db, "repayment_overdue", unpaid)] == ["open"]
+    db.session.refresh(listed)
+    assert listed.status == "open"
+    assert w.clear_vanished_causes(day, ["repayment_overdue"]) == {"repayment_overdue": 0}  # nothing twice
+
+
 def test_inspection_blacklist_and_event_warnings(db):
     from app.services import customers, inspections
 
