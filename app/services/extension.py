@@ -5,7 +5,8 @@
                                          fee schedule, the repayment plan is regenerated when one exists
     early_repayment(guarantee_id, data, user_id)   the bank reports a repayment before the due date: balance down,
                                          the plan recalculated (app/services/repayment_plans.generate_plan), the
-                                         guarantee fee refunded by the product's rule (FeeRefundRule)
+                                         guarantee fee refunded by the product's rule (FeeRefundRule), a
+                                         business event fee_refunded for the ledger
     fee_refund(guarantee, amount, on)    the refund the product's rule gives (amount, basis text)
 
 Refund rule of a product: "none" (nothing back) or "pro_rata": guarantee fee received × repaid ÷ loan amount ×
@@ -253,6 +254,13 @@ def early_repayment(guarantee_id, data: dict, user_id) -> EarlyRepayment:
     _session().add(record)
     gsvc._history(guarantee, "early_repayment", user_id, f"{csvc.money_text(amount)}")
     _session().flush()
+    if refund > 0:  # money paid back: finance's queue turns it into a voucher (Dr 担保费收入 / Cr 银行存款)
+        from app.services import ledger_events
+
+        ledger_events.record_event(
+            "fee_refunded", refund, on, "early_repayment", str(record.id), customer_id=guarantee.customer_id,
+            project_code=guarantee.code, summary=guarantee.code,
+            bank_account=gsvc._text(data.get("bank_account"), 60, "bank_account", gettext("Company bank account")))
     record.plan_rows = _regenerate_plan(guarantee, on, rate, method, user_id)
     _session().flush()
     return record

@@ -23,6 +23,7 @@ EVENT_KINDS = {
     "fee_received": _l("Guarantee fee received"),
     "margin_received": _l("Margin received"),
     "margin_refunded": _l("Margin refunded"),
+    "fee_refunded": _l("Guarantee fee refunded"),  # issue 7 (POST-9): the product's refund on early repayment
     "compensation_paid": _l("Compensation paid"),
     "recovery_received": _l("Recovery received"),
     "foreclosed_asset_disposal": _l("Foreclosed asset disposed"),

@@ -91,6 +91,9 @@ TEMPLATES = {
         ("debit", "1002", "amount", "收{customer}保证金"), ("credit", "224101", "amount", "收{customer}保证金")]),
     "margin_refunded": ("退还存入保证金", "fu", "退{customer}保证金", [
         ("debit", "224101", "amount", "退{customer}保证金"), ("credit", "1002", "amount", "退{customer}保证金")]),
+    # the refund of an early repayment is income given back: it reduces 担保费收入
+    "fee_refunded": ("退还担保费", "fu", "退{customer}担保费", [
+        ("debit", "6001", "amount", "提前还款退{customer}担保费"), ("credit", "1002", "amount", "退{customer}担保费")]),
     "compensation_paid": ("代偿支付", "fu", "为{customer}代偿", [
         ("debit", "1131", "amount", "为{customer}代偿 {project}"), ("credit", "1002", "amount", "代偿款支付")]),
     "recovery_received": ("追偿收回", "shou", "收回{customer}追偿款", [

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app import permissions as P
 from app.errors import Conflict, ValidationError
@@ -82,7 +83,8 @@ def test_early_repayment_recalculates_plan_and_refunds_fee(app, db, login_as):
     web = login_as(P.ACCOUNT_MANAGER)
     page = f"/settlement/page/{g.id}"
     response = web.post_form(f"/settlement/early/{g.id}", {"amount": "400000", "repaid_on": "2038-07-02",
-                                                            "annual_rate": "0.06", "method": "equal_principal"},
+                                                            "annual_rate": "0.06", "method": "equal_principal",
+                                                            "bank_account": "工行基本户"},
                              form_page=page)
     assert response.status_code == 302
     db.session.expire_all()
@@ -94,6 +96,18 @@ def test_early_repayment_recalculates_plan_and_refunds_fee(app, db, login_as):
     assert repayment_plans.outstanding_principal(g.id) == Decimal("600000.00")
     html = web.get(page).get_data(as_text=True)
     assert "1,925.26" in html
+    # the refund is money paid back: finance reviews it into Dr 6001 担保费收入 / Cr 1002 银行存款
+    from app.services import ledger_events
+    from models.ledger import BusinessEvent
+
+    event = db.session.execute(select(BusinessEvent).where(BusinessEvent.kind == "fee_refunded",
+                                                           BusinessEvent.source_id == str(record.id))).scalar_one()
+    assert event.amount == Decimal("1925.26") and event.customer_id == g.customer_id and event.status == "pending"
+    assert event.bank_account == "工行基本户"
+    voucher = ledger_events.approve_event(event.id, uid(P.ACCOUNTANT))
+    db.session.commit()
+    sides = {(line.account.code, line.debit, line.credit) for line in voucher.lines}
+    assert ("6001", Decimal("1925.26"), Decimal("0.00")) in sides and ("1002", Decimal("0.00"), Decimal("1925.26")) in sides
 
     # under 30 days left: no refund by the rule; repaid in full the unpaid plan is void
     set_business_date(db, date(2038, 12, 10))
