@@ -477,6 +477,118 @@ class PostWarningWorkApi(ApiHardeningMixin, FabBaseApi):
         return self.response(200, result={"id": item.id, "status": item.status})
 
 
+def _field(body: dict, name: str) -> str:
+    """A JSON value as the text the screens' parsers read (a number or a string; anything else fails there)."""
+    value = body.get(name)
+    return "" if value is None else str(value)
+
+
+def _plan_json(row) -> dict:
+    return {"id": row.id, "seq": row.seq, "due_date": row.due_date.isoformat(),
+            "effective_due": row.effective_due.isoformat(), "principal": str(row.principal),
+            "interest": str(row.interest), "paid_principal": str(row.paid_principal),
+            "paid_interest": str(row.paid_interest), "settled": bool(row.settled)}
+
+
+def _inspection_json(item) -> dict:
+    return {"id": item.id, "kind": item.kind, "due_date": item.due_date.isoformat(), "status": item.status,
+            "visit_date": item.visit_date.isoformat() if item.visit_date else None, "risk_signal": item.risk_signal,
+            **{name: getattr(item, name) for name, _label in inspections.SECTIONS}}
+
+
+def _post_json(guarantee_id) -> dict:
+    """A guarantee's post-guarantee file: plan, repayments, inspections and classification."""
+    today = _today()
+    suggested, reasons = classification.suggest(guarantee_id, today)
+    return {"guarantee_id": guarantee_id,
+            "outstanding_principal": str(repayment_plans.outstanding_principal(guarantee_id)),
+            "overdue_days": repayment_plans.overdue_days(guarantee_id, today),
+            "plan": [_plan_json(r) for r in repayment_plans.plan_rows(guarantee_id)],
+            "repayments": [{"id": r.id, "paid_on": r.paid_on.isoformat(), "principal": str(r.principal),
+                            "interest": str(r.interest), "reference": r.reference}
+                           for r in repayment_plans.repayments(guarantee_id)],
+            "inspections": [_inspection_json(i) for i in inspections.inspections(guarantee_id)],
+            "current_class": classification.current_class(guarantee_id),
+            "suggested_class": suggested, "suggestion_reasons": reasons,
+            "classifications": [{"id": c.id, "previous_class": c.previous_class, "proposed_class": c.proposed_class,
+                                 "status": c.status, "proposed_on": c.proposed_on.isoformat(),
+                                 "decided_on": c.decided_on.isoformat() if c.decided_on else None}
+                                for c in classification.history(guarantee_id)]}
+
+
+class PostGuaranteeApi(ApiHardeningMixin, FabBaseApi):
+    """The post-guarantee page's operations for other systems: GET /<guarantee id>; POST /<id>/plan (generate),
+    /<id>/repayment, /<id>/classification (propose) and /inspection/<inspection id>/report. The same services,
+    permissions and data scope as the screen (a guarantee outside the scope is 404)."""
+
+    resource_name = "post_guarantee_work"
+    class_permission_name = P.POST_GUARANTEE
+    allow_browser_login = True
+    method_permission_name = {"file": P.READ, "plan": P.ADD, "repayment": P.ADD, "classify": P.ADD,
+                              "report": P.ADD}
+
+    def _in_scope(self, guarantee_id) -> bool:
+        from app.services.data_scope import apply_scope
+        from models.business import Guarantee
+
+        return 0 < guarantee_id < 2**31 and db.session.execute(apply_scope(
+            select(Guarantee.id).where(Guarantee.id == guarantee_id), Guarantee)).scalar() is not None
+
+    def _run(self, guarantee_id, operation, status=200):
+        if not self._in_scope(guarantee_id):  # outside the data scope: told apart from a missing one by nothing
+            return self.response(404, message=gettext("The page or record does not exist."))
+        body = request.get_json(silent=True) if request.is_json else None
+        try:
+            operation(body if isinstance(body, dict) else {})
+            db.session.commit()
+        except GuaranteeError as ex:
+            db.session.rollback()
+            return self.response(ex.status, message=ex.message)
+        return self.response(status, result=_post_json(guarantee_id))
+
+    @api_expose("/<int:pk>", methods=["GET"])
+    @protect()
+    @safe
+    def file(self, pk):
+        return self._run(pk, lambda body: None)
+
+    @api_expose("/<int:pk>/plan", methods=["POST"])
+    @protect()
+    @safe
+    def plan(self, pk):
+        return self._run(pk, lambda body: repayment_plans.generate_plan(
+            pk, _field(body, "method"), start=_date(_field(body, "start"), "start"),
+            months=_int(_field(body, "months"), "months"), principal=_decimal(_field(body, "principal"), "principal"),
+            annual_rate=_decimal(_field(body, "annual_rate"), "annual_rate"), user_id=g.user.id), 201)
+
+    @api_expose("/<int:pk>/repayment", methods=["POST"])
+    @protect()
+    @safe
+    def repayment(self, pk):
+        return self._run(pk, lambda body: repayment_plans.record_repayment(
+            pk, paid_on=_date(_field(body, "paid_on"), "paid_on"),
+            principal=_decimal(_field(body, "principal") or "0", "principal"),
+            interest=_decimal(_field(body, "interest") or "0", "interest"),
+            reference=_field(body, "reference") or None, note=_field(body, "note") or None, user_id=g.user.id), 201)
+
+    @api_expose("/<int:pk>/classification", methods=["POST"])
+    @protect()
+    @safe
+    def classify(self, pk):
+        return self._run(pk, lambda body: classification.propose(
+            pk, g.user.id, _field(body, "proposed_class") or None, _field(body, "reason")), 201)
+
+    @api_expose("/inspection/<int:pk>/report", methods=["POST"])
+    @protect()
+    @safe
+    def report(self, pk):
+        inspection = db.session.get(Inspection, pk) if 0 < pk < 2**31 else None
+        return self._run(inspection.guarantee_id if inspection is not None else 0, lambda body: inspections.report(
+            pk, g.user.id, visit_date=_date(_field(body, "visit_date"), "visit_date"),
+            risk_signal=_field(body, "risk_signal") or "none",
+            **{name: _field(body, name) or None for name, _label in inspections.SECTIONS}))
+
+
 def register(appbuilder):
     """Menu 保后管理 (category "PostGuarantee", shared with the settlement screens) and the APIs."""
     classification.register_approval_kind()
@@ -487,3 +599,4 @@ def register(appbuilder):
     add(PostRuleView, "PostRules", label=_l("Post-guarantee rules"), icon="fa-sliders", **MENU)
     appbuilder.add_api(PostWarningApi)
     appbuilder.add_api(PostWarningWorkApi)
+    appbuilder.add_api(PostGuaranteeApi)

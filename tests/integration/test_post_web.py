@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app import permissions as P
-from tests.integration.test_post_support import in_force, warnings_of
+from tests.integration.test_post_support import business_day, in_force, warnings_of
 
 DAY = date(2034, 5, 10)
 
@@ -129,3 +129,58 @@ def test_inspection_report_files_are_checked_attachments(db, login_as):
                                                        Attachment.record_id == item.id)).scalars().all()
     assert [a.original_name for a in kept] == ["现场照片.png"]  # the disguised file is refused
     assert "现场照片.png" in am.get(record_page).get_data(as_text=True)
+
+
+def test_post_guarantee_api_plan_repayment_inspection_and_classification(db, api_as, new_user):
+    """The page's operations over the REST API: the same services, checks, permissions and data scope."""
+    from app.services import inspections, repayment_plans
+    from models.post_guarantee import Classification
+
+    someone_else = new_user(P.ACCOUNT_MANAGER)
+    g = in_force(db, amount="12000.00", loan_date=date(2034, 1, 31))
+    other = in_force(db, manager=someone_else)
+    db.session.commit()
+    with business_day(db, date(2034, 3, 10)):  # the repayment and the visit are not in the future
+        api = api_as(P.ACCOUNT_MANAGER)
+        base = f"/api/v1/post_guarantee_work/{g.id}"
+        bad = api.post(f"{base}/plan", json={"method": "equal_principal", "start": "2034-01-31", "months": "x",
+                                             "principal": 12000, "annual_rate": 0.12})
+        assert bad.status_code == 422 and bad.get_json()["message"]
+        assert repayment_plans.plan_rows(g.id) == []  # refused: nothing written
+        made = api.post(f"{base}/plan", json={"method": "equal_principal", "start": "2034-01-31", "months": 3,
+                                              "principal": 12000, "annual_rate": 0.12})
+        assert made.status_code == 201, made.get_json()
+        plan = made.get_json()["result"]["plan"]
+        assert [row["principal"] for row in plan] == ["4000.00", "4000.00", "4000.00"]
+        assert plan[0]["interest"] == "120.00" and plan[0]["due_date"] == "2034-02-28"
+        with_repayment = api.post(f"{base}/repayment", json={"paid_on": "2034-02-28", "principal": "4000",
+                                                             "interest": "120"})
+        assert with_repayment.status_code == 201
+        result = with_repayment.get_json()["result"]
+        assert result["outstanding_principal"] == "8000.00" and result["plan"][0]["settled"] is True
+
+        inspections.schedule_first_inspections(date(2034, 3, 5))
+        db.session.commit()
+        [first] = inspections.inspections(g.id)
+        report = f"/api/v1/post_guarantee_work/inspection/{first.id}/report"
+        assert api.post(report, json={"visit_date": "2034-03-04", "findings": "经营正常", "risk_signal": "huge"}
+                        ).status_code == 422
+        done = api.post(report, json={"visit_date": "2034-03-04", "operations": "经营正常", "finances": "稳定",
+                                      "findings": "无异常", "risk_signal": "none"})
+        assert done.status_code == 200, done.get_json()
+        assert done.get_json()["result"]["inspections"][0]["status"] == "done"
+
+        proposed = api.post(f"{base}/classification", json={"proposed_class": "special", "reason": "行业下行"})
+        assert proposed.status_code == 201, proposed.get_json()
+        assert proposed.get_json()["result"]["classifications"][-1]["status"] == "pending"
+        assert api.post(f"{base}/classification", json={}).status_code == 409  # one proposal at a time
+        assert db.session.execute(select(Classification).where(Classification.guarantee_id == g.id)).scalars().all()
+
+        # another manager's guarantee is outside the data scope: as missing as one that does not exist
+        assert api.get(f"/api/v1/post_guarantee_work/{other.id}").status_code == 404
+        assert api.post(f"/api/v1/post_guarantee_work/{other.id}/repayment", json={}).status_code == 404
+        assert api.get("/api/v1/post_guarantee_work/999999999").status_code == 404
+        assert api.get(base).get_json()["result"]["current_class"] == "normal"
+        # read-only roles read; they never write
+        assert api_as(P.AUDITOR).post(f"{base}/repayment", json={"paid_on": "2034-03-28", "principal": "1"}
+                                      ).status_code == 403
