@@ -50,13 +50,19 @@ def _date(value, field):
         raise ValidationError(gettext("Enter a date as YYYY-MM-DD."), field=field)
 
 
-def _visible_guarantee(guarantee_id):
-    """The guarantee when the user's data scope covers it; 404 otherwise (not told apart from a missing one)."""
+def _guarantee_in_scope(guarantee_id):
+    """The guarantee when it exists and the user's data scope covers it, else None (the two not told apart)."""
     from app.services.data_scope import apply_scope
     from models.business import Guarantee
 
-    item = db.session.execute(apply_scope(select(Guarantee).where(Guarantee.id == guarantee_id), Guarantee)
+    if not 0 < guarantee_id < 2**31:
+        return None
+    return db.session.execute(apply_scope(select(Guarantee).where(Guarantee.id == guarantee_id), Guarantee)
                               ).scalar_one_or_none()
+
+
+def _visible_guarantee(guarantee_id):
+    item = _guarantee_in_scope(guarantee_id)
     if item is None:
         abort(404)
     return item
@@ -527,15 +533,8 @@ class PostGuaranteeApi(ApiHardeningMixin, FabBaseApi):
     method_permission_name = {"file": P.READ, "plan": P.ADD, "repayment": P.ADD, "classify": P.ADD,
                               "report": P.ADD}
 
-    def _in_scope(self, guarantee_id) -> bool:
-        from app.services.data_scope import apply_scope
-        from models.business import Guarantee
-
-        return 0 < guarantee_id < 2**31 and db.session.execute(apply_scope(
-            select(Guarantee.id).where(Guarantee.id == guarantee_id), Guarantee)).scalar() is not None
-
     def _run(self, guarantee_id, operation, status=200):
-        if not self._in_scope(guarantee_id):  # outside the data scope: told apart from a missing one by nothing
+        if _guarantee_in_scope(guarantee_id) is None:  # outside the data scope: told apart from a missing one by nothing
             return self.response(404, message=gettext("The page or record does not exist."))
         body = request.get_json(silent=True) if request.is_json else None
         try:
